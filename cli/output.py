@@ -1,0 +1,85 @@
+"""How the `ted` command talks: errors on stderr, JSON or rich text on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from pydantic import BaseModel
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+# Exception classes whose message is meant for the user: "module:attribute", imported on demand so
+# that this module stays light. Anything else is a bug and keeps its traceback.
+USER_ERROR_CLASSES: tuple[str, ...] = (
+    "ted.memory.errors:LibraryError",
+    "ted.tasks.errors:DatasetError",
+    "ted.sim.errors:SimError",
+    "ted.graph.errors:TedGraphError",
+)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one clear line on stderr and exit with a non-zero status."""
+    click.echo(f"ted: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
+
+
+def to_json(obj: Any) -> str:
+    """Serialise ``obj`` (models, paths, datetimes included) to indented JSON."""
+    return json.dumps(obj, default=_default, indent=2, ensure_ascii=False)
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as JSON on stdout."""
+    click.echo(to_json(obj))
+
+
+def _known_error_classes() -> tuple[type[BaseException], ...]:
+    import importlib
+
+    classes: list[type[BaseException]] = []
+    for spec in USER_ERROR_CLASSES:
+        module_name, attribute = spec.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        classes.append(getattr(module, attribute))
+    return tuple(classes)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the project's user-facing errors into one line on stderr and exit status 1."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+    except Exception as exc:
+        if isinstance(exc, _known_error_classes()):
+            fail(str(exc))
+        raise
