@@ -27,9 +27,11 @@ class LazyGroup(click.Group):
         self.lazy = lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Names of the eager and the lazy subcommands."""
         return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The subcommand ``cmd_name``, importing its module on first use."""
         if cmd_name in self.lazy:
             module_name, attribute = self.lazy[cmd_name].split(":")
             command = getattr(importlib.import_module(module_name), attribute)

@@ -18,7 +18,9 @@ class Item(BaseModel):
 
     id: str = Field(description="Identifier, unique within its dataset.")
     question: str = Field(description="The question text, without the options.")
-    answer: str = Field(description="The ground truth: an option letter for multiple choice, else the answer.")
+    answer: str = Field(
+        description="The ground truth: an option letter for multiple choice, else the answer."
+    )
     options: list[str] | None = Field(
         default=None, description="Option texts in order; letters A, B, ... are implied."
     )

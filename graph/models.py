@@ -1,0 +1,128 @@
+"""Chat models for each role, created lazily from the ``Context`` and cached.
+
+Every role talks to an OpenAI-compatible endpoint through langchain-openai's ``ChatOpenAI``, so OpenAI,
+vLLM, Ollama, LM Studio and the built-in simulated endpoint all work the same way. Retries with
+exponential backoff on rate limits, server errors and timeouts are the OpenAI client's own
+(``max_retries``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from ted.graph.context import Context, Role
+from ted.graph.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from langchain_openai import ChatOpenAI
+
+# Local servers (vLLM, Ollama, the simulator) accept any key, but the OpenAI client insists on one.
+PLACEHOLDER_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything that identifies one configured chat model."""
+
+    role: Role
+    model: str
+    base_url: str | None
+    api_key_env: str | None
+    temperature: float
+    max_tokens: int
+    timeout: float
+    max_retries: int
+
+
+def model_spec(context: Context, role: Role, *, temperature: float | None = None) -> ModelSpec:
+    """Read the settings of ``role`` from ``context``; compress falls back to the teacher.
+
+    ``temperature`` overrides the role's configured temperature (solving uses greedy decoding).
+    """
+    spec = _configured_spec(context, role)
+    return spec if temperature is None else replace(spec, temperature=temperature)
+
+
+def _configured_spec(context: Context, role: Role) -> ModelSpec:
+    if role == "student":
+        return ModelSpec(
+            role,
+            context.student_model,
+            context.student_base_url,
+            context.student_api_key_env,
+            context.student_temperature,
+            context.student_max_tokens,
+            context.timeout,
+            context.max_retries,
+        )
+    teacher = ModelSpec(
+        role,
+        context.teacher_model,
+        context.teacher_base_url,
+        context.teacher_api_key_env,
+        context.teacher_temperature,
+        context.teacher_max_tokens,
+        context.timeout,
+        context.max_retries,
+    )
+    if role == "compress" and context.compress_model:
+        return ModelSpec(
+            role,
+            context.compress_model,
+            context.compress_base_url or context.teacher_base_url,
+            context.compress_api_key_env or context.teacher_api_key_env,
+            context.teacher_temperature,
+            context.teacher_max_tokens,
+            context.timeout,
+            context.max_retries,
+        )
+    return teacher
+
+
+def resolve_api_key(spec: ModelSpec) -> str:
+    """The API key for ``spec``: from its variable, a placeholder for self-hosted servers, else an error."""
+    if spec.api_key_env and (key := os.environ.get(spec.api_key_env)):
+        return key
+    if spec.base_url:
+        return PLACEHOLDER_KEY
+    prefix = f"TED_{spec.role.upper()}"
+    raise ConfigurationError(
+        f"no endpoint configured for the {spec.role} model {spec.model!r}: set {prefix}_BASE_URL to an "
+        f"OpenAI-compatible server (vLLM, Ollama, LM Studio, `ted sim serve`), or set "
+        f"{spec.api_key_env or 'OPENAI_API_KEY'} to use api.openai.com"
+    )
+
+
+def build_chat_model(spec: ModelSpec) -> ChatOpenAI:
+    """Create the ``ChatOpenAI`` client for ``spec`` (no network call happens here)."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=spec.model,
+        base_url=spec.base_url,
+        api_key=resolve_api_key(spec),
+        temperature=spec.temperature,
+        max_completion_tokens=spec.max_tokens,
+        timeout=spec.timeout,
+        max_retries=spec.max_retries,
+    )
+
+
+# Async HTTP clients belong to the event loop that created them, so the cache is per loop.
+_cache: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[ModelSpec, ChatOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def chat_model(context: Context, role: Role, *, temperature: float | None = None) -> ChatOpenAI:
+    """The cached chat model of ``role`` for the running event loop."""
+    spec = model_spec(context, role, temperature=temperature)
+    loop = asyncio.get_running_loop()
+    models = _cache.setdefault(loop, {})
+    if spec not in models:
+        models[spec] = build_chat_model(spec)
+    return models[spec]

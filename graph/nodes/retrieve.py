@@ -1,0 +1,70 @@
+"""Retrieve: the item's images, and the experiences relevant to its question, labelled E1, E2, ..."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from ted.graph.context import Context
+from ted.graph.library import open_library
+from ted.graph.state import InjectedExperience, ItemState, SolveState
+from ted.tasks import Item, prepare_image
+
+
+def parse_item(raw: dict[str, Any] | Item, *, require_answer: bool = True) -> Item:
+    """Validate an item from graph input; the answer may be left out when only solving."""
+    if isinstance(raw, Item):
+        return raw
+    if not isinstance(raw, dict):
+        raise ValueError(f"item must be an object with at least a question, got {type(raw).__name__}")
+    if not require_answer:
+        raw = {"answer": "", **raw}
+    return Item.model_validate(raw)
+
+
+def query_text(item: Item) -> str:
+    """What retrieval embeds: the question and its options."""
+    return "\n".join([item.question, *(item.options or [])])
+
+
+def _prepare_images(item: Item, max_side: int) -> list[str]:
+    return [prepare_image(source, max_side=max_side) for source in item.images]
+
+
+async def _retrieve(item: Item, context: Context, *, exclude_own: bool) -> list[InjectedExperience]:
+    from ted.memory import retrieve as retrieve_experiences
+
+    store = await open_library(context)
+    found = await retrieve_experiences(
+        store,
+        query_text(item),
+        k=context.k,
+        token_budget=context.token_budget,
+        exclude_items=[item.id] if exclude_own else [],
+        utility_weight=context.utility_weight,
+        min_similarity=context.min_similarity,
+    )
+    return [
+        InjectedExperience(label=f"E{n}", id=s.experience.id, text=s.experience.text, similarity=s.similarity)
+        for n, s in enumerate(found, start=1)
+    ]
+
+
+async def retrieve(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Prepare the item's images and inject the experiences most relevant to it."""
+    item = parse_item(state["item"])
+    images = await asyncio.to_thread(_prepare_images, item, runtime.context.max_image_side)
+    injected = await _retrieve(item, runtime.context, exclude_own=False)
+    return {"item": item.model_dump(mode="json"), "images": images, "injected": injected}
+
+
+async def retrieve_for_solve(state: SolveState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Like `retrieve`, with the contamination guard: nothing learned from this very item is injected."""
+    item = parse_item(state["item"], require_answer=False)
+    images = await asyncio.to_thread(_prepare_images, item, runtime.context.max_image_side)
+    injected: list[InjectedExperience] = []
+    if state.get("use_library", True):
+        injected = await _retrieve(item, runtime.context, exclude_own=True)
+    return {"item": item.model_dump(mode="json"), "images": images, "injected": injected}

@@ -1,0 +1,244 @@
+"""Graph state: plain JSON-friendly TypedDicts, so checkpoints and the API carry them unchanged.
+
+Items travel as dicts in the shape of ``ted.tasks.Item`` and are validated by the first node that reads
+them. Lists that several parallel nodes write to (trajectories, usage, errors, results) are merged with
+``operator.add``.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, NotRequired
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+
+class InjectedExperience(TypedDict):
+    """An experience placed in the student's prompt."""
+
+    label: str
+    """Short label the student cites, E1, E2, ..."""
+    id: str
+    text: str
+    similarity: float
+
+
+Stage = Literal["student", "teacher", "reflect", "compress"]
+
+
+class Usage(TypedDict):
+    """Tokens of one model call, for cost accounting by stage."""
+
+    stage: Stage
+    model: str
+    input_tokens: int
+    output_tokens: int
+
+
+class ErrorRecord(TypedDict):
+    """A failure recorded against an item instead of stopping the run."""
+
+    item_id: str
+    stage: str
+    kind: str
+    message: str
+
+
+class Trajectory(TypedDict):
+    """One graded student attempt."""
+
+    index: int
+    response: str
+    answer: str | None
+    """What the scorer read as the final answer (None: nothing parseable)."""
+    correct: bool
+    cited: list[str]
+    """Labels of injected experiences the student said it used."""
+    error: str | None
+    """Set when the model call failed; such attempts are not graded."""
+
+
+class TeacherSolution(TypedDict):
+    """The teacher's own solution, graded like a student's."""
+
+    response: str
+    answer: str | None
+    correct: bool
+    error: str | None
+
+
+class Reflection(TypedDict):
+    """What a reflection did to the library."""
+
+    mode: Literal["tools", "json", "skipped", "failed"]
+    operations: list[str]
+    """One line per library operation, as reported back to the model."""
+
+
+class ItemResult(TypedDict):
+    """Summary of one item's distillation step, for progress and reports."""
+
+    item_id: str
+    category: str | None
+    epoch: int
+    rollouts: int
+    correct: int
+    """Student attempts that were right."""
+    graded: int
+    """Student attempts that produced an answer (failed calls excluded)."""
+    teacher_correct: bool | None
+    injected: list[str]
+    operations: list[str]
+    failed: bool
+
+
+# Per-item distillation graph -------------------------------------------------------------------------
+
+
+class ItemInput(TypedDict):
+    """Input of the per-item distillation graph."""
+
+    item: dict[str, Any]
+    """A labelled item in the shape of ted.tasks.Item (question, answer, options, images, ...)."""
+    op_prefix: NotRequired[str]
+    """Prefix of the library operation ids, unique per run, epoch and item (set by the dataset loop)."""
+    epoch: NotRequired[int]
+    compress_in_item: NotRequired[bool]
+    """Compress after this item when the library is over its cap (the dataset loop compresses itself)."""
+
+
+class ItemState(ItemInput):
+    """Working state of the per-item distillation graph."""
+
+    images: NotRequired[list[str]]
+    """The item's images as prepared data URLs (resized once, shared by every call)."""
+    injected: NotRequired[list[InjectedExperience]]
+    trajectories: Annotated[list[Trajectory], operator.add]
+    teacher: NotRequired[TeacherSolution]
+    messages: Annotated[list[AnyMessage], add_messages]
+    """The reflection conversation (tool calls and their results)."""
+    labels: NotRequired[dict[str, str]]
+    """Labels the reflecting model has seen, label -> experience id."""
+    reflect_rounds: NotRequired[int]
+    reflect_mode: NotRequired[Literal["tools", "json"]]
+    reflection: NotRequired[Reflection]
+    compress_due: NotRequired[bool]
+    results: Annotated[list[ItemResult], operator.add]
+    usage: Annotated[list[Usage], operator.add]
+    errors: Annotated[list[ErrorRecord], operator.add]
+
+
+class ItemOutput(TypedDict):
+    """What one item's distillation reports to its caller."""
+
+    results: list[ItemResult]
+    usage: list[Usage]
+    errors: list[ErrorRecord]
+
+
+class StudentTask(TypedDict):
+    """What one student rollout needs (sent to each parallel student node)."""
+
+    item: dict[str, Any]
+    images: list[str]
+    injected: list[InjectedExperience]
+    index: NotRequired[int]
+
+
+# Dataset loop ----------------------------------------------------------------------------------------
+
+
+class DistillInput(TypedDict):
+    """Input of the dataset-level distillation graph."""
+
+    items: list[dict[str, Any]]
+    """Training items in the shape of ted.tasks.Item."""
+    epochs: NotRequired[int]
+    """Passes over the items (default 1)."""
+    batch_size: NotRequired[int]
+    """Items distilled concurrently; compression runs between batches (default 8)."""
+    seed: NotRequired[int]
+    """Seed of the per-epoch item order (default 0)."""
+    run_id: NotRequired[str]
+    """Names the run in library operation ids (default: generated)."""
+
+
+class BatchProgress(TypedDict):
+    """One point of the learning curve."""
+
+    step: int
+    epoch: int
+    items_done: int
+    correct: int
+    graded: int
+    library_size: int
+    library_version: int
+
+
+class CompressionReport(TypedDict):
+    """What one compression did."""
+
+    step: int
+    merged: int
+    rewritten: int
+    pruned: int
+    evicted: int
+    library_size: int
+    operations: list[str]
+
+
+class DistillState(DistillInput):
+    """Working state of the dataset loop."""
+
+    step: NotRequired[int]
+    """Index of the next batch over all epochs."""
+    items_since_compress: NotRequired[int]
+    results: Annotated[list[ItemResult], operator.add]
+    progress: Annotated[list[BatchProgress], operator.add]
+    compressions: Annotated[list[CompressionReport], operator.add]
+    usage: Annotated[list[Usage], operator.add]
+    errors: Annotated[list[ErrorRecord], operator.add]
+
+
+class DistillOutput(TypedDict):
+    """What a distillation run reports."""
+
+    run_id: str
+    results: list[ItemResult]
+    progress: list[BatchProgress]
+    compressions: list[CompressionReport]
+    usage: list[Usage]
+    errors: list[ErrorRecord]
+
+
+# Solve graph -----------------------------------------------------------------------------------------
+
+
+class SolveInput(TypedDict):
+    """Input of the solve graph."""
+
+    item: dict[str, Any]
+    """A question in the shape of ted.tasks.Item; `answer` is optional and, when given, grades the reply."""
+    use_library: NotRequired[bool]
+    """Inject retrieved experiences (default true); false gives the baseline student."""
+
+
+class SolveState(SolveInput):
+    """Working state of the solve graph."""
+
+    images: NotRequired[list[str]]
+    injected: NotRequired[list[InjectedExperience]]
+    trajectories: Annotated[list[Trajectory], operator.add]
+    usage: Annotated[list[Usage], operator.add]
+    errors: Annotated[list[ErrorRecord], operator.add]
+
+
+class SolveOutput(TypedDict):
+    """The student's answer and the experiences it was given."""
+
+    injected: list[InjectedExperience]
+    trajectories: list[Trajectory]
+    usage: list[Usage]
+    errors: list[ErrorRecord]

@@ -1,0 +1,56 @@
+"""What the teacher sees when it reflects on the student's attempts and edits the library."""
+
+SYSTEM = """You reflect on a student model's attempts at a problem and maintain a library of experiences \
+that will help the same student on future, different problems.
+
+An experience is one or two sentences (at most {max_words} words) of general, actionable advice: a reusable \
+strategy, a check, or a pitfall to avoid for a whole class of problems. It never states a fact about this \
+particular problem (no specific numbers, names, colours or answers from it). Write it so that a student who \
+has never seen this problem can apply it.
+
+You see the problem, its correct answer, your own solution, the student's graded attempts, and the \
+experiences that were in the student's prompt, labelled [E1], [E2], ...
+
+How to work:
+1. Compare the wrong attempts with the correct ones and with your solution. Find the general reason for \
+each mistake.
+2. Vote on each experience that was in the student's prompt: helpful if it led to correct reasoning, \
+harmful if it misled the student.
+3. If a general lesson is missing from the library, add it (at most {max_new} new experiences per problem). \
+Search first: if a similar experience exists, improve it with an update instead of adding a near-duplicate.
+4. Delete an experience only if it is wrong; merge experiences that say the same thing.
+If every attempt is correct and the library already covers the lesson, change nothing.{protocol}"""
+
+TOOLS_PROTOCOL = """
+
+Act through the tools. When you are done, reply with one short sentence and no tool call."""
+
+JSON_PROTOCOL = """
+
+Reply with one JSON object and nothing else, of the form
+{{"operations": [ ... ]}}
+where each operation is one of
+{{"op": "vote", "label": "E1", "vote": "helpful" or "harmful", "reason": "..."}}
+{{"op": "add", "text": "...", "tags": ["..."], "reason": "..."}}
+{{"op": "update", "label": "E1", "text": "...", "reason": "..."}}
+{{"op": "delete", "label": "E1", "reason": "..."}}
+{{"op": "merge", "labels": ["E1", "E2"], "text": "...", "reason": "..."}}
+Use an empty list when nothing should change."""
+
+USER = """## Problem
+{question}
+
+## Correct answer
+{answer}
+
+## Your solution
+{teacher_solution}
+
+## The student's attempts ({summary})
+{attempts}
+
+## Experiences in the student's prompt
+{experiences}"""
+
+ATTEMPT = """### Attempt {number}: {verdict}
+{response}"""
