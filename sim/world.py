@@ -1,0 +1,104 @@
+"""The world the simulated models know: puzzles by question text, their families and answers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+from ted.sim.errors import WorldError
+from ted.tasks.items import Item
+from ted.tasks.synth import FAMILIES, Family
+from ted.tasks.synth.family import LETTERS
+
+# Lookups slide a window of this many characters over the request text, so finding an item costs
+# one dictionary probe per character whatever the size of the world.
+KEY_LENGTH = 32
+
+
+class World:
+    """Items the simulated models recognise by their question text.
+
+    Question texts must be unique: a request names its puzzle by quoting the question.
+    """
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        by_question: dict[str, Item] = {}
+        for item in items:
+            if not item.question:
+                raise WorldError(f"item {item.id} has an empty question; the world finds items by question")
+            if item.question in by_question:
+                raise WorldError(
+                    f"items {by_question[item.question].id} and {item.id} have the same question text; "
+                    "the world needs unique questions"
+                )
+            by_question[item.question] = item
+        self._items = by_question
+        self._key_length = min([KEY_LENGTH, *(len(question) for question in by_question)])
+        self._by_key: dict[str, list[str]] = {}
+        for question in by_question:
+            self._by_key.setdefault(question[: self._key_length], []).append(question)
+
+    @classmethod
+    def from_items(cls, items: Iterable[Item]) -> World:
+        """A world of these items."""
+        return cls(items)
+
+    @classmethod
+    def from_dataset(cls, path: str | Path) -> World:
+        """A world of the items of a dataset, read by `ted.tasks.load_dataset` (format detected).
+
+        For a synthetic dataset, ``path`` is the folder that `ted.tasks.synth.generate` wrote.
+
+        Raises:
+            DatasetError: If the dataset cannot be read (the message names the file and row).
+            WorldError: If two items share a question text.
+        """
+        from ted.tasks import load_dataset
+
+        return cls(load_dataset(path))
+
+    @property
+    def items(self) -> Mapping[str, Item]:
+        """Items by question text."""
+        return MappingProxyType(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def find(self, text: str) -> Item | None:
+        """The item whose question appears verbatim in ``text`` (the longest, if several), else None."""
+        found: str | None = None
+        size = self._key_length
+        for start in range(len(text) - size + 1):
+            candidates = self._by_key.get(text[start : start + size])
+            if not candidates:
+                continue
+            for question in candidates:
+                if text.startswith(question, start) and (found is None or len(question) > len(found)):
+                    found = question
+        return self._items[found] if found is not None else None
+
+    @staticmethod
+    def family_of(item: Item) -> Family | None:
+        """The synthetic family of an item (from its metadata or category), if it has one."""
+        name = item.metadata.get("family", item.category)
+        return FAMILIES.get(name) if isinstance(name, str) else None
+
+    @staticmethod
+    def wrong_answer(item: Item, rng: random.Random) -> str:
+        """A plausible answer that differs from the ground truth: another option, or a nearby number."""
+        answer = item.answer.strip()
+        if item.options:
+            letters = [letter for letter in LETTERS[: len(item.options)] if letter != answer.upper()]
+            if letters:
+                return rng.choice(letters)
+        try:
+            value = float(answer)
+        except ValueError:
+            return f"not {answer}"
+        step = 5 if value >= 20 and value % 5 == 0 else 1
+        offsets = [k * step for k in (-3, -2, -1, 1, 2, 3) if value + k * step >= 0]
+        wrong = value + rng.choice(offsets)
+        return str(int(wrong)) if wrong == int(wrong) else f"{wrong:g}"

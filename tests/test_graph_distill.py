@@ -1,0 +1,63 @@
+"""The dataset loop with scripted models: batches, epochs, compression, learning curve, checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes import ScriptedChatModel
+from test_graph_item import ITEM, student_script, teacher_script
+
+from ted.graph import Context, close_libraries, open_library
+from ted.graph import models as graph_models
+from ted.graph.models import ModelSpec
+from ted.graph.runs import distill, run_status
+from ted.tasks import Item
+
+ITEMS = [Item.model_validate({**ITEM, "id": f"q{n}"}) for n in range(6)]
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ScriptedChatModel]]:
+    models = {
+        "student": ScriptedChatModel(script=student_script),
+        "teacher": ScriptedChatModel(script=teacher_script),
+    }
+    monkeypatch.setattr(
+        graph_models, "build_chat_model", lambda spec: models["teacher" if spec.role == "compress" else spec.role]
+    )
+    yield models
+    close_libraries()
+
+
+async def test_distill_runs_epochs_of_batches_and_reports_a_learning_curve(
+    fakes: dict[str, ScriptedChatModel], tmp_path: Path
+) -> None:
+    context = Context(library=str(tmp_path / "lib"), embeddings="hash", rollouts=2, compress_every=3)
+    output = await distill(ITEMS, context, run_id="r1", epochs=2, batch_size=3)
+
+    assert len(output["results"]) == 12
+    assert [p["items_done"] for p in output["progress"]] == [3, 6, 9, 12]
+    # The first batch runs concurrently without the experience; every later batch has it and is right.
+    assert output["progress"][0]["correct"] == 0
+    assert [p["correct"] for p in output["progress"][1:]] == [6, 6, 6]
+    assert output["compressions"], "compression runs on its schedule"
+    assert output["errors"] == []
+    stages = {u["stage"] for u in output["usage"]}
+    assert {"student", "teacher", "reflect"} <= stages
+    store = await open_library(context)
+    assert await store.count() == 1
+    assert await run_status("r1", context) == "finished"
+
+    calls = len(fakes["student"].calls)
+    again = await distill(ITEMS, context, run_id="r1", epochs=2, batch_size=3)
+    assert len(fakes["student"].calls) == calls, "a finished run is not run again"
+    assert again["results"] == output["results"]
+
+
+async def test_distill_rejects_bad_items(fakes: dict[str, ScriptedChatModel], tmp_path: Path) -> None:
+    context = Context(library=str(tmp_path / "lib"), embeddings="hash")
+    duplicate = [ITEMS[0], ITEMS[0]]
+    with pytest.raises(ValueError, match="appears twice"):
+        await distill(duplicate, context)

@@ -1,0 +1,137 @@
+"""The graphs served by a real `langgraph dev` server, driven through the LangGraph SDK.
+
+The server runs the project's langgraph.json against the simulated endpoint (started here, in-process);
+the library lives in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import free_port
+
+from ted.memory import ExperienceStore, HashEmbeddings
+from ted.sim import SimConfig, SimServer, World
+from ted.tasks import Item
+from ted.tasks.synth import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"langgraph dev exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/ok", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"langgraph dev did not come up:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    work = tmp_path_factory.mktemp("served")
+    items = generate(work / "data", n=8, seed=3)
+    with SimServer(World.from_items(items), config=SimConfig(seed=1)) as sim:
+        # The server's working folder gets the project's langgraph.json; graphs load by module path.
+        shutil.copy(ROOT / "langgraph.json", work / "langgraph.json")
+        port = free_port()
+        env = {
+            **os.environ,
+            "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+            "LANGGRAPH_NO_VERSION_CHECK": "1",
+            "TED_STUDENT_MODEL": "sim-student",
+            "TED_TEACHER_MODEL": "sim-teacher",
+            "TED_STUDENT_BASE_URL": sim.base_url,
+            "TED_TEACHER_BASE_URL": sim.base_url,
+            "TED_LIBRARY": str(work / "library"),
+            "TED_EMBEDDINGS": "hash",
+            "TED_ROLLOUTS": "3",
+        }
+        log = work / "server.log"
+        langgraph = Path(sys.executable).with_name("langgraph")
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(langgraph), "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"],
+                cwd=work,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(url, process, log)
+            yield {"url": url, "items": items, "library": work / "library", "log": log}
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def _assistant(client: Any, graph_id: str) -> str:
+    [assistant] = await client.assistants.search(graph_id=graph_id)
+    return str(assistant["assistant_id"])
+
+
+async def test_schemas_show_inputs_and_described_context(served: dict[str, Any]) -> None:
+    from langgraph_sdk import get_client
+
+    client = get_client(url=served["url"])
+    for graph_id, input_key in (("distill", "items"), ("solve", "item")):
+        schemas = await client.assistants.get_schemas(await _assistant(client, graph_id))
+        assert input_key in schemas["input_schema"]["properties"], json.dumps(schemas["input_schema"])
+        context = schemas["context_schema"]["properties"]
+        assert "TED_STUDENT_MODEL" in context["student_model"]["description"]
+        assert all(field.get("description") for field in context.values()), "every setting is described"
+
+
+async def test_solve_answers_a_synthetic_item(served: dict[str, Any]) -> None:
+    from langgraph_sdk import get_client
+
+    client = get_client(url=served["url"])
+    item: Item = served["items"][-1]
+    output = await client.runs.wait(
+        None, await _assistant(client, "solve"), input={"item": item.model_dump(mode="json")}
+    )
+    assert "__error__" not in output, output
+    [trajectory] = output["trajectories"]
+    assert trajectory["error"] is None
+    assert trajectory["answer"], "the simulated student states an answer the scorer reads"
+
+
+async def test_distill_four_items_grows_the_library(served: dict[str, Any]) -> None:
+    from langgraph_sdk import get_client
+
+    client = get_client(url=served["url"])
+    items = [item.model_dump(mode="json") for item in served["items"][:4]]
+    output = await client.runs.wait(
+        None,
+        await _assistant(client, "distill"),
+        input={"items": items, "batch_size": 4},
+        context={"rollouts": 2},
+    )
+    assert "__error__" not in output, f"{output}\n{served['log'].read_text()[-3000:]}"
+    assert sorted(r["item_id"] for r in output["results"]) == sorted(i["id"] for i in items)
+    assert all(r["graded"] == 2 for r in output["results"]), "the run context overrides TED_ROLLOUTS"
+    store = ExperienceStore.open(served["library"], embeddings=HashEmbeddings(), create=False)
+    try:
+        assert await store.count() > 0
+    finally:
+        store.close()
