@@ -16,6 +16,10 @@ SUBCOMMANDS: dict[str, str] = {
     "experiences": "ted.cli.experiences:experiences",
     "data": "ted.cli.data:data",
     "sim": "ted.cli.sim:sim",
+    "distill": "ted.cli.distill:distill",
+    "eval": "ted.cli.evaluate:evaluate",
+    "solve": "ted.cli.solve:solve",
+    "demo": "ted.cli.demo:demo",
 }
 
 

@@ -99,6 +99,7 @@ def resolve_api_key(spec: ModelSpec) -> str:
 
 def build_chat_model(spec: ModelSpec) -> ChatOpenAI:
     """Create the ``ChatOpenAI`` client for ``spec`` (no network call happens here)."""
+    import openai
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(
@@ -109,6 +110,11 @@ def build_chat_model(spec: ModelSpec) -> ChatOpenAI:
         max_completion_tokens=spec.max_tokens,
         timeout=spec.timeout,
         max_retries=spec.max_retries,
+        # langchain-openai otherwise shares one async HTTP client per base URL in the whole process,
+        # and its pooled connections belong to the event loop that opened them: a second
+        # asyncio.run() (one CLI step after another, a host app) fails with "Event loop is closed".
+        # Models are cached per loop (below), so a client per model is a client per loop.
+        http_async_client=openai.DefaultAsyncHttpxClient(timeout=spec.timeout),
     )
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+
 from ted.graph.context import Context
 from ted.graph.distill import compile_distill_graph
 from ted.graph.library import open_library
@@ -53,11 +55,9 @@ def _unfinished(state: Any) -> bool:
     return bool(state.next or state.tasks)
 
 
-def _config(run_id: str, max_concurrency: int | None = None) -> dict[str, Any]:
-    config: dict[str, Any] = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
-    if max_concurrency:
-        config["max_concurrency"] = max_concurrency
-    return config
+def _config(run_id: str) -> RunnableConfig:
+    # A long run has many supersteps (batches x per-item steps); the default limit of 25 is for chats.
+    return RunnableConfig(configurable={"thread_id": run_id}, recursion_limit=10_000)
 
 
 async def distill(
@@ -94,7 +94,7 @@ async def distill(
     path = checkpoints or checkpoint_path(context)
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         graph = compile_distill_graph(checkpointer=saver)
-        config = _config(run_id, max_concurrency=None)
+        config = _config(run_id)
         state = await graph.aget_state(config)
         payload: dict[str, Any] | None
         if state.values and _unfinished(state):
@@ -114,7 +114,7 @@ async def distill(
         async for namespace, update in graph.astream(
             payload, config, context=context, stream_mode="updates", subgraphs=True, durability="sync"
         ):
-            if on_event is not None:
+            if on_event is not None and isinstance(update, dict):
                 for node, values in update.items():
                     on_event(tuple(namespace), node, values if isinstance(values, dict) else {})
         final = await graph.aget_state(config)

@@ -87,7 +87,7 @@ async def test_item_graph_learns_from_mistakes_then_uses_the_experience(
     assert result["correct"] == 3
     assert result["injected"] == [learned.id]
     stats = (await store.get(learned.id)).stats
-    assert (stats.retrieved, stats.cited, stats.cited_correct, stats.cited_wrong) == (1, 3, 3, 0)
+    assert (stats.retrieved, stats.cited, stats.cited_correct, stats.cited_wrong) == (3, 3, 3, 0)
     # All attempts were right, so the teacher was not asked to reflect again.
     reflect_calls = [c for c in fakes["teacher"].calls if "add_experience" in c["tools"]]
     assert len(reflect_calls) == 2

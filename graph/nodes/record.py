@@ -15,9 +15,9 @@ from ted.graph.state import ItemResult, ItemState, Reflection
 async def record(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Count how each injected experience was used, and summarise the item for the run's report.
 
-    An experience injected into this item's prompt is `retrieved` once; each attempt that cites it adds
-    to `cited` and to `cited_correct` or `cited_wrong` by that attempt's grade. Votes were already
-    counted when the teacher cast them.
+    An experience injected into this item's prompt counts as `retrieved` once per graded attempt (it was
+    in each of those prompts); each attempt that cites it adds to `cited` and to `cited_correct` or
+    `cited_wrong` by that attempt's grade. Votes were already counted when the teacher cast them.
     """
     from ted.memory import UsageStats
 
@@ -32,7 +32,7 @@ async def record(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]:
     for experience in injected:
         citing = [t for t in graded if experience["label"] in t["cited"]]
         deltas[experience["id"]] = UsageStats(
-            retrieved=1,
+            retrieved=len(graded),
             cited=len(citing),
             cited_correct=sum(t["correct"] for t in citing),
             cited_wrong=sum(not t["correct"] for t in citing),

@@ -1,0 +1,183 @@
+"""Run records: what `ted distill` started, with which settings, and how far it got.
+
+Each run writes ``<library>/runs/<run_id>.json`` beside the checkpoints (``runs.sqlite``): the dataset
+and its split, the training item ids, the loop settings and the model settings (names of key
+variables only, never keys). ``--resume`` continues the latest unfinished run with exactly these
+settings, and `ted eval` reads the training ids of every run to keep its test items apart.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from ted.cli.errors import RunRecordError
+
+if TYPE_CHECKING:
+    from ted.graph import Context
+    from ted.graph.state import DistillOutput
+
+RUNS_DIR = "runs"
+RunStatus = Literal["running", "interrupted", "failed", "finished"]
+# Prompts are long and the command line cannot change them; runs record the rest of the context.
+_UNRECORDED_SUFFIX = "_system_prompt"
+
+
+def now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+class DatasetChoice(BaseModel):
+    """Which items a run trains on: the dataset and the seeded split."""
+
+    path: str
+    format: str | None = None
+    split: str | None = None
+    limit: int | None = None
+    train_size: int
+    seed: int
+
+
+class RunRecord(BaseModel):
+    """One distillation run of a library."""
+
+    run_id: str
+    status: RunStatus
+    started: datetime
+    updated: datetime
+    finished: datetime | None = None
+    attempts: int = Field(default=1, description="1 plus the number of resumes.")
+    seconds: float = Field(default=0.0, description="Wall time spent running, over all attempts.")
+    error: str | None = None
+    dataset: DatasetChoice
+    items: int = Field(description="Items in the dataset.")
+    train_ids: list[str]
+    epochs: int
+    batch_size: int
+    context: dict[str, Any] = Field(description="The run's Context settings (prompts left out).")
+    prices: str | None = None
+    simulated: bool = False
+    report_dir: str | None = None
+
+    @property
+    def unfinished(self) -> bool:
+        """Whether ``--resume`` can continue it."""
+        return self.status != "finished"
+
+
+def new_run_id() -> str:
+    """A readable, sortable, unique run id: ``20260101-120000-ab12``."""
+    return f"{now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def context_settings(context: Context) -> dict[str, Any]:
+    """The settings of ``context`` to record (everything but the prompts)."""
+    return {
+        f.name: getattr(context, f.name) for f in fields(context) if not f.name.endswith(_UNRECORDED_SUFFIX)
+    }
+
+
+def runs_dir(library: str | Path) -> Path:
+    """Where the run records of ``library`` live."""
+    return Path(library).expanduser() / RUNS_DIR
+
+
+def save_run(library: str | Path, record: RunRecord) -> Path:
+    """Write ``record`` atomically and return its path."""
+    folder = runs_dir(library)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{record.run_id}.json"
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def load_run(path: Path) -> RunRecord:
+    """Read one run record.
+
+    Raises:
+        RunRecordError: The file is unreadable or not a run record.
+    """
+    try:
+        return RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValidationError, ValueError) as exc:
+        raise RunRecordError(f"{path} is not a readable run record: {exc}") from exc
+
+
+def all_runs(library: str | Path) -> list[RunRecord]:
+    """Every run record of ``library``, oldest first."""
+    folder = runs_dir(library)
+    if not folder.is_dir():
+        return []
+    records = [load_run(path) for path in sorted(folder.glob("*.json"))]
+    return sorted(records, key=lambda record: record.started)
+
+
+def latest_unfinished(library: str | Path) -> RunRecord:
+    """The most recently started run that did not finish.
+
+    Raises:
+        RunRecordError: There is none.
+    """
+    unfinished = [record for record in all_runs(library) if record.unfinished]
+    if not unfinished:
+        raise RunRecordError(
+            f"there is no unfinished run to resume in {library}; start one with "
+            f"`ted distill DATA --library {library}`"
+        )
+    return unfinished[-1]
+
+
+def latest_finished(library: str | Path, dataset: str) -> RunRecord | None:
+    """The most recent finished run of ``library`` on ``dataset`` (as runs record it), if any."""
+    matching = [r for r in all_runs(library) if r.status == "finished" and r.dataset.path == dataset]
+    return matching[-1] if matching else None
+
+
+def training_ids(library: str | Path) -> tuple[set[str], int]:
+    """The ids of every item any run of ``library`` trained on, and the number of runs."""
+    records = all_runs(library)
+    return {item_id for record in records for item_id in record.train_ids}, len(records)
+
+
+async def checkpointed_state(run_id: str, context: Context) -> dict[str, Any] | None:
+    """The values the checkpoints of ``run_id`` hold so far (None for a run that never started).
+
+    They include the run's ``items`` and what `ted.graph.runs.distill` returns (results, progress,
+    compressions, usage, errors).
+    """
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from ted.graph.distill import compile_distill_graph
+    from ted.graph.runs import checkpoint_path
+
+    path = checkpoint_path(context)
+    if not path.exists():
+        return None
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        state = await compile_distill_graph(checkpointer=saver).aget_state(
+            {"configurable": {"thread_id": run_id}}
+        )
+    return dict(state.values) or None
+
+
+def as_output(run_id: str, values: dict[str, Any]) -> DistillOutput:
+    """Checkpointed values in the shape `ted.graph.runs.distill` returns."""
+    from ted.graph.state import DistillOutput
+
+    return DistillOutput(
+        run_id=run_id,
+        results=values.get("results", []),
+        progress=values.get("progress", []),
+        compressions=values.get("compressions", []),
+        usage=values.get("usage", []),
+        errors=values.get("errors", []),
+    )

@@ -1,0 +1,178 @@
+"""What a distill or eval run reports: the models written to ``summary.json`` and printed by ``--json``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ted.cli.costs import CostReport
+from ted.tasks.metrics import Interval, PairedTest, Spread
+
+SIMULATED_BANNER = (
+    "SIMULATED MODELS: the student and the teacher were the built-in simulated endpoint. This run shows "
+    "that the pipeline works end to end (distillation, library upkeep, evaluation, reports); it does "
+    "not show how well TED works with real models."
+)
+
+
+class ModelInfo(BaseModel):
+    """A model and where it was served (never its key)."""
+
+    role: str
+    model: str
+    endpoint: str
+
+
+class DatasetInfo(BaseModel):
+    """The dataset and the split a run used."""
+
+    path: str
+    format: str | None
+    split: str | None = Field(description="The dataset's own split (e.g. MathVision testmini).")
+    limit: int | None = None
+    items: int = Field(description="Items loaded.")
+    train_size: int
+    seed: int = Field(description="Seed of the train/test split.")
+    train_items: int
+    test_items: int
+
+
+class LibraryInfo(BaseModel):
+    """The experience library a run wrote or read."""
+
+    path: str
+    version: int = Field(description="Journal position: bumped by every change.")
+    active: int = Field(description="Active experiences.")
+    embeddings: str
+    student_model: str | None
+
+
+class CategoryTraining(BaseModel):
+    """Training accuracy of the student's attempts in one category."""
+
+    category: str
+    items: int
+    attempts: int
+    correct: int
+    accuracy: float | None
+
+
+class DistillSummary(BaseModel):
+    """Everything `ted distill` reports."""
+
+    kind: Literal["distill"] = "distill"
+    run_id: str
+    status: str
+    simulated: bool
+    started: datetime
+    finished: datetime | None
+    seconds: float = Field(description="Wall time spent running, over all attempts.")
+    attempts: int = Field(description="1 plus the number of resumes.")
+    models: list[ModelInfo]
+    dataset: DatasetInfo
+    library: LibraryInfo
+    settings: dict[str, Any]
+    items_done: int
+    trajectories: int
+    correct: int
+    accuracy: float | None = Field(description="Share of graded student attempts that were right.")
+    teacher_accuracy: float | None
+    categories: list[CategoryTraining]
+    curve: list[dict[str, Any]] = Field(
+        description="One point per batch: items done, accuracy, library size."
+    )
+    compressions: list[dict[str, Any]]
+    costs: CostReport
+    error_counts: dict[str, int] = Field(description="Recorded failures by stage and kind.")
+    errors: list[dict[str, Any]] = Field(description="The first recorded failures.")
+    report_dir: str
+
+
+class ConditionResult(BaseModel):
+    """Accuracy of the student under one condition."""
+
+    condition: str
+    accuracy: Interval = Field(description="Mean over items of each item's share of right answers.")
+    answers: int
+    graded: int
+    failed: int = Field(description="Answers whose model call failed; they are not graded.")
+    repeats: Spread = Field(description="Accuracy of each repeat: its mean and spread.")
+
+
+class CategoryResult(BaseModel):
+    """Accuracy per condition in one category."""
+
+    category: str
+    items: int
+    library: Interval | None
+    baseline: Interval | None
+
+
+class Comparison(BaseModel):
+    """The paired comparison of the library against the baseline on the same items."""
+
+    items: int
+    method: str
+    test: PairedTest = Field(description="first = baseline, second = library.")
+    difference: Interval = Field(description="Library minus baseline accuracy, bootstrapped over items.")
+
+
+class Contamination(BaseModel):
+    """How the evaluation was kept apart from training."""
+
+    guard: bool = Field(description="No experience learned from an item is injected when it is evaluated.")
+    runs_checked: int = Field(description="Recorded distillation runs of the library.")
+    training_ids: int = Field(description="Distinct training items those runs used.")
+    removed: list[str] = Field(description="Test items that were training items, left out.")
+
+
+class EvalSummary(BaseModel):
+    """Everything `ted eval` reports."""
+
+    kind: Literal["eval"] = "eval"
+    eval_id: str
+    simulated: bool
+    started: datetime
+    finished: datetime
+    seconds: float
+    models: list[ModelInfo]
+    dataset: DatasetInfo
+    library: LibraryInfo
+    settings: dict[str, Any]
+    contamination: Contamination
+    conditions: list[ConditionResult]
+    categories: list[CategoryResult]
+    comparison: Comparison | None
+    library_accuracy: float | None
+    baseline_accuracy: float | None
+    experiences_injected: int = Field(description="Distinct experiences injected at least once.")
+    costs: CostReport
+    error_counts: dict[str, int]
+    errors: list[dict[str, Any]]
+    report_dir: str
+
+
+class DemoSummary(BaseModel):
+    """What `ted demo` reports (``--json``)."""
+
+    kind: Literal["demo"] = "demo"
+    simulated: bool = True
+    baseline_accuracy: float | None
+    library_accuracy: float | None
+    difference: Interval | None = Field(description="Library minus baseline, bootstrapped over items.")
+    p_value: float | None = Field(description="McNemar's exact test, library against baseline.")
+    train_items: int
+    test_items: int
+    library_size: int
+    seconds: float
+    workdir: str
+    library: str
+    report_dir: str
+    distill_report_dir: str
+    eval_report_dir: str
+    shows: list[str]
+    does_not_show: list[str]
+    distill: DistillSummary
+    eval: EvalSummary
