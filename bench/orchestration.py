@@ -92,7 +92,9 @@ def lower_bound(log: list[RequestRecord], items: list[Item], batch: int) -> floa
 
 def per_stage(log: list[RequestRecord], count: int) -> dict[str, dict[str, float]]:
     """LLM calls and tokens per item, by stage (student, teacher, reflect, compress)."""
-    stages: dict[str, dict[str, float]] = defaultdict(lambda: {"calls": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0})
+    stages: dict[str, dict[str, float]] = defaultdict(
+        lambda: {"calls": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0}
+    )
     for record in log:
         if record.path != "/v1/chat/completions":
             continue
@@ -101,7 +103,9 @@ def per_stage(log: list[RequestRecord], count: int) -> dict[str, dict[str, float
         entry["calls"] += 1
         entry["prompt_tokens"] += record.prompt_tokens
         entry["completion_tokens"] += record.completion_tokens
-    return {stage: {k: round(v / count, 2) for k, v in values.items()} for stage, values in sorted(stages.items())}
+    return {
+        stage: {k: round(v / count, 2) for k, v in values.items()} for stage, values in sorted(stages.items())
+    }
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -139,17 +143,22 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print(summary: dict[str, Any]) -> None:
-    print(f"Distilling {summary['items']} synthetic items, N={summary['rollouts']}, batch {summary['batch']}, "
-          f"{summary['latency_s']} s per call (simulated models, {summary['embeddings']} embeddings)")
+    print(
+        f"Distilling {summary['items']} synthetic items, N={summary['rollouts']}, batch {summary['batch']}, "
+        f"{summary['latency_s']} s per call (simulated models, {summary['embeddings']} embeddings)"
+    )
     print(f"  imports and model load   {summary['warm_up_s']:8.2f} s   (once per process, before timing)")
     print(f"  wall time                {summary['wall_s']:8.2f} s")
-    print(f"  call-schedule bound      {summary['lower_bound_s']:8.2f} s   ({summary['llm_calls']} LLM calls)")
+    print(
+        f"  call-schedule bound      {summary['lower_bound_s']:8.2f} s   ({summary['llm_calls']} LLM calls)"
+    )
     print(f"  ratio                    {summary['ratio']:8.3f}")
     print(f"  zero-latency wall time   {summary['zero_latency_wall_s']:8.2f} s")
     print(f"  overhead per item        {summary['overhead_per_item_ms']:8.1f} ms")
     print("  per item, by stage:       calls   prompt tok   completion tok")
     for stage, values in summary["per_item_by_stage"].items():
-        print(f"    {stage:22s} {values['calls']:6.2f} {values['prompt_tokens']:12.1f} {values['completion_tokens']:16.1f}")
+        calls, prompt, completion = values["calls"], values["prompt_tokens"], values["completion_tokens"]
+        print(f"    {stage:22s} {calls:6.2f} {prompt:12.1f} {completion:16.1f}")
 
 
 if __name__ == "__main__":

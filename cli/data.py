@@ -22,6 +22,7 @@ def data() -> None:
 def _render(summary: DatasetSummary) -> None:
     from rich.markup import escape
     from rich.table import Table
+
     from ted.cli.output import console
 
     overview = Table(title="Dataset", show_header=False, title_justify="left")

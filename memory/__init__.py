@@ -1,1 +1,127 @@
-"""ted.memory."""
+"""The experience memory: a library of short learned experiences, on SQLite and Chroma.
+
+Public API:
+
+- Data: `Experience`, `Status`, `Origin`, `Provenance`, `UsageStats`, `ScoredExperience`,
+  `JournalEntry`, `OperationRecord`; `utility` and `evidence` (the documented usefulness score).
+- The store: `ExperienceStore` (open/aopen, add, add_many, get, update, delete, merge, search,
+  nearest, neighbours, list, count, record_usage, history, rollback, version/current_version; every
+  change journaled and idempotent per operation id).
+- Embeddings: `get_embeddings`, `MiniLMEmbeddings` (default, offline), `HashEmbeddings` (model-free),
+  `openai_embeddings`, `embedding_model_name`.
+- Retrieval: `retrieve`, `rank`, `pack`, `estimate_tokens`.
+- Model-facing edits: `LabelBook`, `render_experiences`, the operations `AddOp`, `UpdateOp`,
+  `DeleteOp`, `MergeOp`, `VoteOp`, `Operation`, `LibraryOperations`, `LibraryEditor`, and
+  `create_memory_tools` (LangChain tools).
+- Compression: `plan_compression`, `apply_plan`, `CompressionPlan`, `CompressionResult`.
+- Transfer: `export_json`, `export_markdown`, `export_library`, `import_file`, `read_import_file`,
+  `LibraryExport`, `ImportResult`.
+- Errors: `LibraryError` and its subclasses `LibraryNotFound`, `EmbeddingMismatch`,
+  `ExperienceNotFound`, `InactiveExperience`, `VersionConflict`, `ImportFormatError`,
+  `ToolInputError`, `UnknownLabel`.
+
+Importing this package loads neither Chroma nor torch; they load when a library or the MiniLM model
+is first used.
+"""
+
+from ted.memory.compression import CompressionPlan, CompressionResult, apply_plan, plan_compression
+from ted.memory.editor import AppliedOperation, LibraryEditor
+from ted.memory.embeddings import (
+    HashEmbeddings,
+    MiniLMEmbeddings,
+    embedding_model_name,
+    get_embeddings,
+    openai_embeddings,
+)
+from ted.memory.errors import (
+    EmbeddingMismatch,
+    ExperienceNotFound,
+    ImportFormatError,
+    InactiveExperience,
+    LibraryError,
+    LibraryNotFound,
+    ToolInputError,
+    UnknownLabel,
+    VersionConflict,
+)
+from ted.memory.labels import LabelBook, render_experiences
+from ted.memory.models import (
+    Experience,
+    JournalEntry,
+    OperationRecord,
+    Origin,
+    Provenance,
+    ScoredExperience,
+    Status,
+    UsageStats,
+)
+from ted.memory.operations import AddOp, DeleteOp, LibraryOperations, MergeOp, Operation, UpdateOp, VoteOp
+from ted.memory.retrieval import estimate_tokens, pack, rank, retrieve
+from ted.memory.store import ExperienceStore
+from ted.memory.tools import TOOL_NAMES, create_memory_tools
+from ted.memory.transfer import (
+    ImportResult,
+    LibraryExport,
+    export_json,
+    export_library,
+    export_markdown,
+    import_file,
+    read_import_file,
+)
+from ted.memory.utility import evidence, utility
+
+__all__ = [
+    "TOOL_NAMES",
+    "AddOp",
+    "AppliedOperation",
+    "CompressionPlan",
+    "CompressionResult",
+    "DeleteOp",
+    "EmbeddingMismatch",
+    "Experience",
+    "ExperienceNotFound",
+    "ExperienceStore",
+    "HashEmbeddings",
+    "ImportFormatError",
+    "ImportResult",
+    "InactiveExperience",
+    "JournalEntry",
+    "LabelBook",
+    "LibraryEditor",
+    "LibraryError",
+    "LibraryExport",
+    "LibraryNotFound",
+    "LibraryOperations",
+    "MergeOp",
+    "MiniLMEmbeddings",
+    "Operation",
+    "OperationRecord",
+    "Origin",
+    "Provenance",
+    "ScoredExperience",
+    "Status",
+    "ToolInputError",
+    "UnknownLabel",
+    "UpdateOp",
+    "UsageStats",
+    "VersionConflict",
+    "VoteOp",
+    "apply_plan",
+    "create_memory_tools",
+    "embedding_model_name",
+    "estimate_tokens",
+    "evidence",
+    "export_json",
+    "export_library",
+    "export_markdown",
+    "get_embeddings",
+    "import_file",
+    "openai_embeddings",
+    "pack",
+    "plan_compression",
+    "rank",
+    "read_import_file",
+    "render_experiences",
+    "retrieve",
+    "utility",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from pydantic import BaseModel, Field
+
 from ted.tasks.loading import Scan
 
 MAX_PROBLEMS_SHOWN = 10

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ted.cli.main import cli
 from test_tasks_schemas import (
     image_bytes,
     mathvision_row,
@@ -18,6 +17,8 @@ from test_tasks_schemas import (
     write_mathvision_parquet,
     write_visualpuzzles_parquet,
 )
+
+from ted.cli.main import cli
 
 
 def _run(*args: str) -> tuple[int, str, str]:

@@ -11,7 +11,6 @@ from test_graph_item import ITEM, student_script, teacher_script
 
 from ted.graph import Context, close_libraries, open_library
 from ted.graph import models as graph_models
-from ted.graph.models import ModelSpec
 from ted.graph.runs import distill, run_status
 from ted.tasks import Item
 
@@ -25,7 +24,9 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, ScriptedChatMod
         "teacher": ScriptedChatModel(script=teacher_script),
     }
     monkeypatch.setattr(
-        graph_models, "build_chat_model", lambda spec: models["teacher" if spec.role == "compress" else spec.role]
+        graph_models,
+        "build_chat_model",
+        lambda spec: models["teacher" if spec.role == "compress" else spec.role],
     )
     yield models
     close_libraries()

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import ScriptedChatModel, text_of
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 
 from ted.graph import Context, build_item_graph, close_libraries, compile_solve_graph, open_library
 from ted.graph import models as graph_models
 from ted.graph.models import ModelSpec
-from fakes import ScriptedChatModel, text_of
 
 SKILL = "When counting shapes of one colour, point at each shape once and keep a running tally."
 ITEM = {
@@ -42,7 +42,9 @@ def teacher_script(messages: list[BaseMessage], tools: list[str]) -> AIMessage:
         return AIMessage("Library updated.")
     return AIMessage(
         "",
-        tool_calls=[{"name": "add_experience", "args": {"text": SKILL, "tags": ["counting"]}, "id": "call-1"}],
+        tool_calls=[
+            {"name": "add_experience", "args": {"text": SKILL, "tags": ["counting"]}, "id": "call-1"}
+        ],
     )
 
 
@@ -128,7 +130,9 @@ def json_teacher_script(messages: list[BaseMessage], tools: list[str]) -> AIMess
     """A teacher whose endpoint has no tool calling: library operations come back as JSON."""
     if tools == ["LibraryOperations"]:
         operations = [{"op": "add", "text": SKILL, "tags": ["counting"], "reason": "students miscounted"}]
-        return AIMessage("", tool_calls=[{"name": "LibraryOperations", "args": {"operations": operations}, "id": "j"}])
+        return AIMessage(
+            "", tool_calls=[{"name": "LibraryOperations", "args": {"operations": operations}, "id": "j"}]
+        )
     return teacher_script(messages, tools)
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from ted.graph import Context
 from ted.graph.distill import compile_distill_graph
 from ted.sim import FixedLatency, SimConfig, SimServer, World
 from ted.tasks.synth import generate
@@ -74,7 +73,11 @@ def test_killed_run_resumes_without_repeating_work(tmp_path: Path) -> None:
     finally:
         journal.close()
     for item in finished:
-        made = [(op_id, datetime.fromisoformat(at).timestamp()) for op_id, at in operations if f"/{item}/" in op_id]
+        made = [
+            (op_id, datetime.fromisoformat(at).timestamp())
+            for op_id, at in operations
+            if f"/{item}/" in op_id
+        ]
         assert made, f"item {item} left its operations in the journal"
         late = [op_id for op_id, at in made if at > killed_at]
         assert not late, f"operations of finished item {item} were applied again after the restart: {late}"

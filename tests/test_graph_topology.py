@@ -1,7 +1,7 @@
 """Snapshots of the graphs' topology, so that a change in their shape shows in review.
 
-After an intended change, rewrite the snapshots with ``UPDATE_SNAPSHOTS=1 pytest tests/test_graph_topology.py``
-and commit them with the change.
+After an intended change, rewrite the snapshots with
+``UPDATE_SNAPSHOTS=1 pytest tests/test_graph_topology.py`` and commit them with the change.
 """
 
 from __future__ import annotations

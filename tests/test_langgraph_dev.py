@@ -67,7 +67,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         langgraph = Path(sys.executable).with_name("langgraph")
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [str(langgraph), "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"],
+                [
+                    str(langgraph),
+                    "dev",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-browser",
+                    "--no-reload",
+                ],
                 cwd=work,
                 env=env,
                 stdout=out,

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_tasks_schemas import image_bytes
+
 from ted.tasks import ImageError, prepare_image, probe_image
 from ted.tasks.images import bytes_to_data_url
-from test_tasks_schemas import image_bytes
 
 
 def _decode(url: str) -> Image.Image:

@@ -11,7 +11,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from ted.tasks import DatasetError, ImageError, MissingDependencyError, load_dataset, scan_dataset
 from test_tasks_schemas import (
     MATHVISION_SCHEMA,
     VISUALPUZZLES_SCHEMA,
@@ -23,6 +22,8 @@ from test_tasks_schemas import (
     write_mathvision_parquet,
     write_visualpuzzles_parquet,
 )
+
+from ted.tasks import DatasetError, ImageError, MissingDependencyError, load_dataset, scan_dataset
 
 
 def _error(call: Any, *args: Any, **kwargs: Any) -> DatasetError:

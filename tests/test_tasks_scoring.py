@@ -4,6 +4,7 @@ utils.py; VisualPuzzles' lmms-eval utils.py) and from the generic format's docum
 from __future__ import annotations
 
 import pytest
+
 from ted.tasks import (
     Item,
     answer_instruction,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ted.tasks import DatasetError, Item, split_items
 
 

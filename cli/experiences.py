@@ -1,0 +1,385 @@
+"""`ted experiences`: list, search, inspect, export, import, roll back and compress an experience library."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ted.cli.output import console, fail, print_json, user_errors
+
+if TYPE_CHECKING:
+    from ted.memory import CompressionPlan, Experience, ExperienceStore, JournalEntry
+
+T = TypeVar("T")
+STATUSES = ("active", "superseded", "deleted", "all")
+
+
+@dataclass
+class _Options:
+    library: Path | None
+    chroma_url: str | None
+
+
+def _run(ctx: click.Context, body: Callable[[ExperienceStore], Awaitable[T]], *, create: bool = False) -> T:
+    """Open the library, run ``body`` on it, close it; known errors become one line on stderr."""
+    options: _Options = ctx.obj
+    if options.library is None:
+        fail("no library given: pass --library PATH or set TED_LIBRARY")
+    library = options.library
+
+    async def main() -> T:
+        from ted.memory import ExperienceStore
+
+        store = await ExperienceStore.aopen(library, create=create, chroma_url=options.chroma_url)
+        try:
+            return await body(store)
+        finally:
+            store.close()
+
+    with user_errors():
+        return asyncio.run(main())
+
+
+def _short(experience_id: str) -> str:
+    return experience_id[:8]
+
+
+def _summary(experience: Experience) -> dict[str, Any]:
+    from ted.memory import evidence, utility
+
+    data = experience.model_dump(mode="json")
+    data["utility"] = round(utility(experience.stats), 4)
+    data["evidence"] = round(evidence(experience.stats), 4)
+    return data
+
+
+@click.group()
+@click.option(
+    "--library",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="TED_LIBRARY",
+    help="The library folder (default: $TED_LIBRARY).",
+)
+@click.option(
+    "--chroma-url", envvar="TED_CHROMA_URL", help="A Chroma server holding the index (default: embedded)."
+)
+@click.pass_context
+def experiences(ctx: click.Context, library: Path | None, chroma_url: str | None) -> None:
+    """Curate an experience library: list, search, inspect, export, import, roll back, compress."""
+    ctx.obj = _Options(library=library, chroma_url=chroma_url)
+
+
+@experiences.command("list")
+@click.option("--status", type=click.Choice(STATUSES), default="active", show_default=True)
+@click.option("--tag", "tags", multiple=True, help="Only experiences with one of these tags (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_command(ctx: click.Context, status: str, tags: tuple[str, ...], as_json: bool) -> None:
+    """List the experiences, oldest first."""
+    from ted.memory import Status, utility
+
+    async def body(store: ExperienceStore) -> list[Experience]:
+        found = await store.list(status=None if status == "all" else Status(status))
+        wanted = {t.strip().lower() for t in tags}
+        return [e for e in found if not wanted or wanted.intersection(e.tags)]
+
+    found = _run(ctx, body)
+    if as_json:
+        print_json([_summary(e) for e in found])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(found)} experiences ({status})")
+    for column in ("id", "text", "tags", "utility", "v"):
+        table.add_column(column, overflow="fold" if column == "text" else "ellipsis")
+    for e in found:
+        table.add_row(_short(e.id), e.text, ", ".join(e.tags), f"{utility(e.stats):.2f}", str(e.version))
+    console.print(table)
+
+
+@experiences.command("show")
+@click.argument("experience_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def show_command(ctx: click.Context, experience_id: str, as_json: bool) -> None:
+    """Show one experience (ID may be a unique prefix)."""
+
+    async def body(store: ExperienceStore) -> Experience:
+        return await store.get(await store.resolve_id(experience_id))
+
+    experience = _run(ctx, body)
+    data = _summary(experience)
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"[bold]{experience.text}[/bold]", highlight=False)
+    for key in ("id", "status", "version", "tags", "utility", "evidence", "student_model", "superseded_by"):
+        console.print(f"  {key}: {data[key]}", highlight=False)
+    console.print(f"  stats: {experience.stats.model_dump()}", highlight=False)
+    console.print(f"  provenance: {experience.provenance.model_dump(mode='json')}", highlight=False)
+    console.print(f"  created: {experience.created_at:%Y-%m-%d %H:%M:%S} UTC", highlight=False)
+    console.print(f"  updated: {experience.updated_at:%Y-%m-%d %H:%M:%S} UTC", highlight=False)
+
+
+@experiences.command("search")
+@click.argument("query")
+@click.option("--k", type=click.IntRange(1, 100), default=5, show_default=True, help="How many results.")
+@click.option("--tag", "tags", multiple=True, help="Only experiences with one of these tags (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of {id, text, score, ...}.")
+@click.pass_context
+def search_command(ctx: click.Context, query: str, k: int, tags: tuple[str, ...], as_json: bool) -> None:
+    """Search the active experiences by meaning; score is the cosine similarity to QUERY."""
+    from ted.memory import ScoredExperience, utility
+
+    if not query.strip():
+        fail("the search query is empty")
+
+    async def body(store: ExperienceStore) -> list[ScoredExperience]:
+        return await store.search(query, k=k, tags=[t.lower() for t in tags] or None)
+
+    hits = _run(ctx, body)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": h.experience.id,
+            "text": h.experience.text,
+            "score": round(h.similarity, 6),
+            "utility": round(utility(h.experience.stats), 4),
+            "tags": h.experience.tags,
+        }
+        for h in hits
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} results for {query!r}")
+    for column in ("score", "id", "text", "utility"):
+        table.add_column(column, overflow="fold" if column == "text" else "ellipsis")
+    for row in rows:
+        table.add_row(f"{row['score']:.3f}", _short(row["id"]), row["text"], f"{row['utility']:.2f}")
+    console.print(table)
+
+
+def _change(entry: JournalEntry) -> str:
+    before, after = entry.before, entry.after
+    if before is None and after is not None:
+        return after.text
+    if after is None:
+        return "removed"
+    if before is None:
+        return ""
+    parts = []
+    if before.text != after.text:
+        parts.append(f"text: {before.text} -> {after.text}")
+    if before.status != after.status:
+        parts.append(f"status: {before.status.value} -> {after.status.value}")
+    if before.tags != after.tags:
+        parts.append(f"tags: {before.tags} -> {after.tags}")
+    if before.stats != after.stats:
+        delta = {k: v - getattr(before.stats, k) for k, v in after.stats.model_dump().items()}
+        parts.append("stats: " + ", ".join(f"{k} +{v}" for k, v in delta.items() if v))
+    if before.provenance != after.provenance and not parts:
+        parts.append(f"sources: {after.provenance.source_items}")
+    return "; ".join(parts)
+
+
+@experiences.command("history")
+@click.argument("experience_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def history_command(ctx: click.Context, experience_id: str, as_json: bool) -> None:
+    """Every recorded change of one experience (ID may be a unique prefix)."""
+
+    async def body(store: ExperienceStore) -> list[JournalEntry]:
+        from ted.memory import ExperienceNotFound
+
+        try:
+            full_id = await store.resolve_id(experience_id)
+        except ExperienceNotFound:
+            full_id = experience_id  # a rollback may have removed it; its history remains
+        return await store.history(full_id)
+
+    entries = _run(ctx, body)
+    if as_json:
+        print_json(entries)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"history of {entries[0].experience_id}")
+    for column in ("version", "kind", "at", "step", "reason", "change"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        table.add_row(str(e.seq), e.kind, f"{e.at:%Y-%m-%d %H:%M:%S}", e.step or "", e.reason, _change(e))
+    console.print(table)
+
+
+@experiences.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def stats_command(ctx: click.Context, as_json: bool) -> None:
+    """Size, version, models and usage of the library."""
+    from collections import Counter
+
+    from ted.memory import Status, UsageStats, utility
+
+    async def body(store: ExperienceStore) -> dict[str, Any]:
+        everything = await store.list(status=None)
+        active = [e for e in everything if e.status is Status.ACTIVE]
+        usage = sum((e.stats for e in active), UsageStats())
+        tags = Counter(t for e in active for t in e.tags)
+        return {
+            "library": str(store.path),
+            "version": store.version,
+            "embedding_model": store.embedding_model,
+            "student_model": store.student_model,
+            "counts": {s.value: sum(e.status is s for e in everything) for s in Status},
+            "usage": usage.model_dump(),
+            "mean_utility": round(sum(utility(e.stats) for e in active) / len(active), 4) if active else None,
+            "tags": dict(tags.most_common()),
+        }
+
+    stats = _run(ctx, body)
+    if as_json:
+        print_json(stats)
+        return
+    for key, value in stats.items():
+        console.print(f"{key}: {value}", highlight=False)
+
+
+@experiences.command("export")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--markdown", is_flag=True, help="Write readable Markdown instead of JSON.")
+@click.option("--all", "include_inactive", is_flag=True, help="Include superseded and deleted experiences.")
+@click.pass_context
+def export_command(ctx: click.Context, file: Path, markdown: bool, include_inactive: bool) -> None:
+    """Export the library to FILE (versioned JSON, or Markdown)."""
+    from ted.memory import export_json, export_markdown
+
+    if not file.parent.is_dir():
+        fail(f"cannot write {file}: folder {file.parent} does not exist")
+    writer = export_markdown if markdown else export_json
+    count = _run(ctx, lambda store: writer(store, file, include_inactive=include_inactive))
+    console.print(f"exported {count} experiences to {file}", highlight=False)
+
+
+@experiences.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--embeddings",
+    default=None,
+    help="Embeddings: minilm (default for a new library), hash, hash-<dims> or openai:<model>.",
+)
+@click.pass_context
+def import_command(ctx: click.Context, file: Path, embeddings: str | None) -> None:
+    """Import a JSON export or a JSONL file ({"text": ...} per line) into the library, creating it if needed.
+
+    The file is checked completely before anything is written.
+    """
+    from ted.memory import ExperienceStore, get_embeddings, import_file, read_import_file
+
+    with user_errors():
+        read_import_file(file)
+    options: _Options = ctx.obj
+    if options.library is None:
+        fail("no library given: pass --library PATH or set TED_LIBRARY")
+    library = options.library
+
+    async def main() -> tuple[int, int]:
+        chosen = get_embeddings(embeddings) if embeddings else None
+        store = await ExperienceStore.aopen(library, embeddings=chosen, chroma_url=options.chroma_url)
+        try:
+            result = await import_file(store, file)
+        finally:
+            store.close()
+        return len(result.imported), len(result.skipped)
+
+    with user_errors():
+        imported, skipped = asyncio.run(main())
+    console.print(
+        f"imported {imported} experiences ({skipped} already present) into {library}", highlight=False
+    )
+
+
+@experiences.command("rollback")
+@click.argument("version", type=click.IntRange(min=0))
+@click.pass_context
+def rollback_command(ctx: click.Context, version: int) -> None:
+    """Bring the library back to its state at VERSION (the rollback is journaled, so it can be undone)."""
+
+    async def body(store: ExperienceStore) -> int:
+        await store.rollback(version, reason=f"ted experiences rollback {version}")
+        return store.version
+
+    now = _run(ctx, body)
+    console.print(f"rolled back to the state of version {version}; the library is now at version {now}")
+
+
+@experiences.command("compress")
+@click.option("--dry-run", is_flag=True, help="Only print the plan.")
+@click.option("--merge-threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True)
+@click.option("--min-evidence", type=click.FloatRange(min=0), default=5.0, show_default=True)
+@click.option("--max-utility", type=click.FloatRange(0, 1), default=0.25, show_default=True)
+@click.option("--cap", type=click.IntRange(min=0), default=None, help="Most active experiences to keep.")
+@click.option("--max-words", type=click.IntRange(min=1), default=40, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def compress_command(
+    ctx: click.Context,
+    dry_run: bool,
+    merge_threshold: float,
+    min_evidence: float,
+    max_utility: float,
+    cap: int | None,
+    max_words: int,
+    as_json: bool,
+) -> None:
+    """Merge near-duplicates, prune proven low-utility experiences and enforce a cap, without a model.
+
+    Each merged cluster keeps the text of its most useful member; verbose entries are only listed.
+    """
+    from ted.memory import CompressionResult, apply_plan, plan_compression
+
+    async def body(store: ExperienceStore) -> tuple[CompressionPlan, CompressionResult | None]:
+        plan = await plan_compression(
+            store,
+            merge_threshold=merge_threshold,
+            min_evidence=min_evidence,
+            max_utility=max_utility,
+            cap=cap,
+            max_words=max_words,
+        )
+        if dry_run:
+            return plan, None
+        return plan, await apply_plan(store, plan, step="ted experiences compress")
+
+    plan, result = _run(ctx, body)
+    if as_json:
+        data = plan.model_dump(mode="json")
+        if result is not None:
+            data["result"] = result.model_dump(mode="json")
+        print_json(data)
+        return
+    console.print(
+        f"plan at version {plan.version}: {len(plan.clusters)} clusters to merge, "
+        f"{len(plan.prune)} to prune, {len(plan.evict)} to evict, {len(plan.rewrite)} verbose",
+        highlight=False,
+    )
+    for n, cluster in enumerate(plan.clusters):
+        console.print(
+            f"  merge {n}: {', '.join(_short(i) for i in cluster)}  ({plan.reasons.get(cluster[0], '')})"
+        )
+    for label, ids in (("prune", plan.prune), ("evict", plan.evict), ("rewrite", plan.rewrite)):
+        for i in ids:
+            console.print(f"  {label} {_short(i)}: {plan.reasons.get(i, '')}", highlight=False)
+    if result is not None:
+        console.print(
+            f"applied: {len(result.merged)} merged, {len(result.pruned)} pruned, "
+            f"{len(result.evicted)} evicted",
+            highlight=False,
+        )

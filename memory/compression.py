@@ -1,0 +1,212 @@
+"""Compression of the library: a deterministic plan (no model involved), and applying it.
+
+`plan_compression` proposes, from embeddings and usage statistics only:
+
+- clusters: groups of near-duplicates (cosine >= ``merge_threshold``) to merge into one each;
+- prune: experiences with at least ``min_evidence`` evidence and utility <= ``max_utility``;
+- evict: over ``cap``, the least useful remaining singletons (lowest utility, then least recently
+  changed), counting each cluster as the one experience it will become;
+- rewrite: experiences longer than ``max_words`` words.
+
+An experience appears in at most one of these lists (prune, then clusters, then evict, then rewrite).
+
+`apply_plan` carries a plan out through the journal: merges (with the texts a model wrote, or the
+text of the cluster's most useful member), rewrites, then deletions. Every change has an operation id
+derived from the plan, so applying the same plan twice changes the library once; members that changed
+status since the plan was made are left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+from ted.memory.clustering import clusters_from_pairs, similar_pairs
+from ted.memory.models import Experience, Origin, Status
+from ted.memory.utility import evidence, utility
+
+if TYPE_CHECKING:
+    from ted.memory.store import ExperienceStore
+
+
+class CompressionPlan(BaseModel):
+    """What compression would do; ids only, so a plan can be shown, stored and applied later."""
+
+    version: int = Field(default=0, description="Library version the plan was made at.")
+    clusters: list[list[str]] = Field(
+        default_factory=list, description="Near-duplicates to merge; the first member is the most useful."
+    )
+    prune: list[str] = Field(default_factory=list, description="Proven low-utility experiences to delete.")
+    evict: list[str] = Field(
+        default_factory=list, description="Least useful experiences to delete over the cap."
+    )
+    rewrite: list[str] = Field(default_factory=list, description="Experiences too long to inject cheaply.")
+    reasons: dict[str, str] = Field(default_factory=dict, description="Why, per experience id.")
+
+    def is_empty(self) -> bool:
+        """Whether the plan changes nothing."""
+        return not (self.clusters or self.prune or self.evict or self.rewrite)
+
+
+class CompressionResult(BaseModel):
+    """What `apply_plan` did."""
+
+    merged: list[tuple[list[str], str]] = Field(
+        default_factory=list, description="(old ids, new id) per merge."
+    )
+    rewritten: list[str] = Field(default_factory=list)
+    pruned: list[str] = Field(default_factory=list)
+    evicted: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list, description="Parts left alone, with the reason.")
+
+
+def _usefulness(experience: Experience) -> tuple[float, float, str, str]:
+    """Sort key: most useful first (utility, then evidence), then oldest, then id."""
+    return (
+        -utility(experience.stats),
+        -evidence(experience.stats),
+        experience.created_at.isoformat(),
+        experience.id,
+    )
+
+
+async def plan_compression(
+    store: ExperienceStore,
+    *,
+    merge_threshold: float = 0.8,
+    min_evidence: float = 5,
+    max_utility: float = 0.25,
+    cap: int | None = None,
+    max_words: int = 40,
+    neighbours: int = 8,
+    max_cluster: int = 8,
+) -> CompressionPlan:
+    """Plan a compression of the active experiences; see the module docstring for the rules."""
+    version = await store.current_version()
+    active = {e.id: e for e in await store.list()}
+    reasons: dict[str, str] = {}
+    prune = sorted(
+        (e for e in active.values() if evidence(e.stats) >= min_evidence and utility(e.stats) <= max_utility),
+        key=_usefulness,
+        reverse=True,
+    )
+    for e in prune:
+        reasons[e.id] = f"utility {utility(e.stats):.2f} after {evidence(e.stats):.1f} evidence"
+    pruned = {e.id for e in prune}
+
+    ids, vectors = await store.active_vectors()
+    hits: list[list[tuple[str, float]]] = await store.neighbours(vectors, k=neighbours + 1) if ids else []
+    keep = [(i, h) for i, h in zip(ids, hits, strict=True) if i not in pruned and i in active]
+    pairs = similar_pairs([i for i, _ in keep], [h for _, h in keep], merge_threshold)
+    clusters = clusters_from_pairs(pairs, max_size=max_cluster, sort_key=lambda i: _usefulness(active[i]))
+    cluster_of = {member: n for n, cluster in enumerate(clusters) for member in cluster}
+    links: dict[int, list[float]] = {}
+    for similarity, a, b in pairs:
+        if a in cluster_of and cluster_of[a] == cluster_of.get(b):
+            links.setdefault(cluster_of[a], []).append(similarity)
+    for n, cluster in enumerate(clusters):
+        low, high = min(links[n]), max(links[n])
+        for member in cluster:
+            reasons[member] = f"near-duplicates (similarity {low:.2f} to {high:.2f}), keep {cluster[0]}"
+    clustered = {i for c in clusters for i in c}
+
+    evict: list[str] = []
+    after = len(active) - len(pruned) - sum(len(c) - 1 for c in clusters)
+    if cap is not None and after > cap:
+        singles = [e for e in active.values() if e.id not in pruned and e.id not in clustered]
+        singles.sort(key=lambda e: (utility(e.stats), e.updated_at.isoformat(), e.id))
+        for e in singles[: after - cap]:
+            evict.append(e.id)
+            reasons[e.id] = f"over the cap of {cap}: utility {utility(e.stats):.2f}"
+
+    taken = pruned | clustered | set(evict)
+    rewrite = [
+        e.id
+        for e in sorted(active.values(), key=lambda e: (e.created_at, e.id))
+        if len(e.text.split()) > max_words and e.id not in taken
+    ]
+    for i in rewrite:
+        reasons[i] = f"{len(active[i].text.split())} words, over {max_words}"
+    return CompressionPlan(
+        version=version,
+        clusters=clusters,
+        prune=[e.id for e in prune],
+        evict=evict,
+        rewrite=rewrite,
+        reasons=reasons,
+    )
+
+
+def _key(ids: Sequence[str]) -> str:
+    return hashlib.sha256("|".join(sorted(ids)).encode()).hexdigest()[:16]
+
+
+async def apply_plan(
+    store: ExperienceStore,
+    plan: CompressionPlan,
+    *,
+    merged_texts: Mapping[int, str] | None = None,
+    rewritten: Mapping[str, str] | None = None,
+    op_prefix: str = "",
+    step: str | None = None,
+) -> CompressionResult:
+    """Carry out ``plan``: merges, rewrites, then prunes and evictions, each journaled.
+
+    Args:
+        store: The library.
+        plan: A plan from `plan_compression`.
+        merged_texts: Text for the merge of cluster ``i`` (e.g. written by a model); without one a
+            cluster keeps the text of its most useful active member.
+        rewritten: New texts for experiences of ``plan.rewrite`` (others there are left as they are).
+        op_prefix: Prefix of the operation ids (they also contain the plan's version and content).
+        step: The run step, recorded in the journal.
+    """
+    result = CompressionResult()
+    prefix = f"{op_prefix}compress@{plan.version}/"
+    for n, cluster in enumerate(plan.clusters):
+        found = [await store.get(i) for i in cluster]
+        members = sorted((e for e in found if e.status is Status.ACTIVE), key=_usefulness)
+        if len(members) < 2:
+            result.skipped.append(f"cluster {n}: fewer than two members still active")
+            continue
+        ids = [e.id for e in members]
+        text = (merged_texts or {}).get(n) or members[0].text
+        merged = await store.merge(
+            ids,
+            text,
+            op_id=f"{prefix}merge/{_key(ids)}",
+            reason=plan.reasons.get(ids[0], "near-duplicates"),
+            step=step,
+        )
+        result.merged.append((ids, merged.id))
+    for experience_id, text in (rewritten or {}).items():
+        current = await store.get(experience_id)
+        if current.status is not Status.ACTIVE:
+            result.skipped.append(f"rewrite {experience_id}: no longer active")
+            continue
+        await store.update(
+            experience_id,
+            text=text,
+            origin=Origin.REWRITE,
+            op_id=f"{prefix}rewrite/{experience_id}",
+            reason=plan.reasons.get(experience_id, "rewrite"),
+            step=step,
+        )
+        result.rewritten.append(experience_id)
+    for kind, ids, done in (("prune", plan.prune, result.pruned), ("evict", plan.evict, result.evicted)):
+        for experience_id in ids:
+            current = await store.get(experience_id)
+            if current.status is not Status.ACTIVE:
+                result.skipped.append(f"{kind} {experience_id}: no longer active")
+                continue
+            await store.delete(
+                experience_id,
+                op_id=f"{prefix}{kind}/{experience_id}",
+                reason=plan.reasons.get(experience_id, kind),
+                step=step,
+            )
+            done.append(experience_id)
+    return result

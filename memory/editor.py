@@ -1,0 +1,222 @@
+"""`LibraryEditor`: one model's session of edits to the library (for one item, or one compression).
+
+It turns operations that speak in labels into store calls with ids, provenance and operation ids,
+and answers with a short message the model can read. Mistakes the model can fix (an unknown label, an
+empty or overlong text, a second vote) raise `ToolInputError` with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel
+
+from ted.memory.changes import normalize_tags
+from ted.memory.errors import LibraryError, ToolInputError
+from ted.memory.labels import LabelBook
+from ted.memory.models import Experience, OperationRecord, Origin, Provenance, Status, UsageStats
+from ted.memory.operations import AddOp, DeleteOp, MergeOp, Operation, UpdateOp, VoteOp
+from ted.memory.utility import utility
+
+if TYPE_CHECKING:
+    from ted.memory.store import ExperienceStore
+
+
+class AppliedOperation(BaseModel):
+    """What one operation did, for reports."""
+
+    op_id: str
+    op: str
+    message: str
+
+
+class LibraryEditor:
+    """Applies labelled operations from one model to a store.
+
+    Args:
+        store: The library.
+        labels: Labels already shown to the model (e.g. the experiences injected into its prompt).
+        source_items: Items this session learns from; recorded in the provenance of what it adds or changes.
+        origin: Provenance origin of the texts it writes.
+        student_model: Recorded on the experiences it adds.
+        op_prefix: Prefix of every operation id, so that the same tool call id in another session (item,
+            epoch) is a different operation.
+        step: The run step, recorded in the journal.
+        duplicate_threshold: An add whose nearest active experience is at least this similar adds nothing.
+        max_words: The longest experience text accepted.
+    """
+
+    def __init__(
+        self,
+        store: ExperienceStore,
+        *,
+        labels: LabelBook | None = None,
+        source_items: Sequence[str] = (),
+        origin: Origin = Origin.REFLECT,
+        student_model: str | None = None,
+        op_prefix: str = "",
+        step: str | None = None,
+        duplicate_threshold: float = 0.92,
+        max_words: int = 60,
+    ) -> None:
+        self.store = store
+        self.labels = labels if labels is not None else LabelBook()
+        self.source_items = list(source_items)
+        self.origin = origin
+        self.student_model = student_model
+        self.op_prefix = op_prefix
+        self.step = step
+        self.duplicate_threshold = duplicate_threshold
+        self.max_words = max_words
+        self.applied: list[AppliedOperation] = []
+        self.votes: dict[str, Literal["helpful", "harmful"]] = {}
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _text(self, text: str) -> str:
+        words = text.split()
+        if not words:
+            raise ToolInputError("the text is empty; write the experience itself as one short rule")
+        if len(words) > self.max_words:
+            raise ToolInputError(
+                f"the text has {len(words)} words; keep an experience to at most {self.max_words} words: "
+                "one general rule, no details of this item"
+            )
+        return " ".join(words)
+
+    async def _active(self, label: str) -> Experience:
+        experience = await self.store.get(self.labels.resolve(label))
+        if experience.status is Status.ACTIVE:
+            return experience
+        if experience.superseded_by:
+            newer = self.labels.label(experience.superseded_by)
+            raise ToolInputError(f"{label} was merged into {newer}; act on {newer} instead")
+        raise ToolInputError(f"{label} was deleted; it cannot be changed or voted on")
+
+    def _replayed(self, record: OperationRecord) -> str:
+        names = ", ".join(self.labels.label(i) for i in record.experience_ids)
+        return f"already done earlier: {record.kind}" + (f" {names}" if names else "")
+
+    # -- operations ----------------------------------------------------------------------------
+
+    async def apply(self, op: Operation, *, op_id: str) -> str:
+        """Apply one operation as ``op_prefix + op_id``; applying the same id again changes nothing.
+
+        Returns:
+            A short message for the model, naming experiences by label.
+
+        Raises:
+            ToolInputError: the model can correct the call (unknown label, bad text, repeated vote ...).
+        """
+        full_id = self.op_prefix + op_id
+        recorded = await self.store.find_operation(full_id)
+        if recorded is not None:
+            message = self._replayed(recorded)
+        else:
+            try:
+                message = await self._apply(op, full_id)
+            except ToolInputError:
+                raise
+            except LibraryError as exc:
+                # Anything else the library refuses (a merge of one, an inactive experience ...)
+                # is still something the model can act on.
+                raise ToolInputError(str(exc)) from exc
+        self.applied.append(AppliedOperation(op_id=full_id, op=op.op, message=message))
+        return message
+
+    async def _apply(self, op: Operation, op_id: str) -> str:
+        if isinstance(op, AddOp):
+            return await self._add(op, op_id)
+        if isinstance(op, UpdateOp):
+            before = await self._active(op.label)
+            after = await self.store.update(
+                before.id,
+                text=self._text(op.text),
+                origin=self.origin,
+                source_items=self.source_items,
+                op_id=op_id,
+                reason=op.reason,
+                step=self.step,
+            )
+            return f"updated {self.labels.label(after.id)}: {after.text}"
+        if isinstance(op, DeleteOp):
+            target = await self._active(op.label)
+            await self.store.delete(target.id, op_id=op_id, reason=op.reason, step=self.step)
+            return f"deleted {op.label}"
+        if isinstance(op, MergeOp):
+            return await self._merge(op, op_id)
+        return await self._vote(op, op_id)
+
+    async def _add(self, op: AddOp, op_id: str) -> str:
+        text = self._text(op.text)
+        nearest = await self.store.nearest(text, k=1)
+        if nearest and nearest[0].similarity >= self.duplicate_threshold:
+            existing = nearest[0].experience
+            label = self.labels.label(existing.id)
+            await self.store.update(
+                existing.id,
+                tags=normalize_tags([*existing.tags, *op.tags]),
+                origin=self.origin,
+                source_items=self.source_items,
+                op_id=op_id,
+                reason="duplicate add" + (f": {op.reason}" if op.reason else ""),
+                step=self.step,
+            )
+            return (
+                f"not added: {label} already says this (similarity {nearest[0].similarity:.2f}), so this "
+                f"item was recorded as a source of {label}. If your wording is better, update {label}."
+            )
+        added = await self.store.add(
+            text,
+            tags=op.tags,
+            provenance=Provenance(origin=self.origin, source_items=self.source_items),
+            student_model=self.student_model,
+            op_id=op_id,
+            reason=op.reason,
+            step=self.step,
+        )
+        return f"added {self.labels.label(added.id)}: {added.text}"
+
+    async def _merge(self, op: MergeOp, op_id: str) -> str:
+        targets = [await self._active(label) for label in op.labels]
+        ids = list(dict.fromkeys(t.id for t in targets))
+        if len(ids) < 2:
+            raise ToolInputError("a merge needs at least two different experiences; give two or more labels")
+        merged = await self.store.merge(
+            ids,
+            self._text(op.text),
+            source_items=self.source_items,
+            op_id=op_id,
+            reason=op.reason,
+            step=self.step,
+        )
+        names = ", ".join(self.labels.label(i) for i in ids)
+        return f"merged {names} into {self.labels.label(merged.id)}: {merged.text}"
+
+    async def _vote(self, op: VoteOp, op_id: str) -> str:
+        target = await self.store.get(self.labels.resolve(op.label))
+        if target.id in self.votes:
+            raise ToolInputError(
+                f"you already voted {self.votes[target.id]} on {op.label} for this item; "
+                "one vote per experience"
+            )
+        delta = UsageStats(helpful=1) if op.vote == "helpful" else UsageStats(harmful=1)
+        await self.store.record_usage({target.id: delta}, op_id=op_id, step=self.step)
+        self.votes[target.id] = op.vote
+        return f"recorded: {op.label} was {op.vote}"
+
+    async def search(self, query: str, *, k: int = 5) -> str:
+        """Search the library and describe the results by label, for a model to read."""
+        if not query.strip():
+            raise ToolInputError(
+                "the query is empty; describe the situation or the skill you are looking for"
+            )
+        found = await self.store.search(query, k=k)
+        if not found:
+            return "The library holds no experiences yet."
+        return "\n".join(
+            f"[{self.labels.label(hit.experience.id)}] {hit.experience.text} "
+            f"(similarity {hit.similarity:.2f}, utility {utility(hit.experience.stats):.2f})"
+            for hit in found
+        )

@@ -1,0 +1,43 @@
+"""Errors of the experience memory; each message says what to do about it."""
+
+from __future__ import annotations
+
+
+class LibraryError(Exception):
+    """Base class of every error the experience library raises on purpose."""
+
+
+class LibraryNotFound(LibraryError):
+    """The library folder does not exist (or holds no library) and creating it was not allowed."""
+
+
+class EmbeddingMismatch(LibraryError):
+    """The library was built with another embedding model than the one it is being opened with."""
+
+
+class ExperienceNotFound(LibraryError):
+    """No experience has the requested id."""
+
+
+class InactiveExperience(LibraryError):
+    """The experience was superseded or deleted, and only active experiences can change."""
+
+
+class VersionConflict(LibraryError):
+    """An update expected a version of the experience that is no longer current."""
+
+    def __init__(self, message: str, *, current_version: int) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class ImportFormatError(LibraryError):
+    """An import file is malformed; the message names the file and the line."""
+
+
+class ToolInputError(LibraryError):
+    """A model called a memory tool with an argument it can correct (bad label, empty text ...)."""
+
+
+class UnknownLabel(ToolInputError):
+    """A short label such as ``E7`` does not name an experience of this session."""

