@@ -119,7 +119,12 @@ class SimConfig(BaseModel):
         description="Chance that a right student also cites a random experience that is not its skill.",
     )
     noise_rate: Probability = Field(
-        default=0.2, description="Share of reflection proposals that are useless generic advice."
+        default=0.2, description="Share of reflection proposals that are useless advice (generic or decoys)."
+    )
+    p_rephrase: Probability = Field(
+        default=0.3,
+        description="Chance that reflection adds another wording of a skill the students already had but "
+        "still got wrong (near-duplicates, as real teachers write them).",
     )
     p_vote_harmful: Probability = Field(
         default=0.5,

@@ -10,7 +10,7 @@ from ted.sim.operations import Operation
 from ted.sim.request import SYSTEM_ROLES, ChatRequest
 from ted.sim.world import World
 from ted.tasks.items import Item
-from ted.tasks.synth import NOISE, skill_of
+from ted.tasks.synth import DECOYS, NOISE, skill_of
 
 DONE = "Library updated. (simulated teacher)"
 
@@ -22,8 +22,11 @@ def reflect(
 
     Injected experiences carrying the puzzle's skill get a helpful vote; those carrying no skill at all
     get a harmful vote with probability ``p_vote_harmful``. When no injected experience carries the
-    skill, the teacher adds one: a paraphrase of the skill, or with probability ``noise_rate`` a piece
-    of generic advice that helps nobody.
+    skill, the teacher adds one: a paraphrase of the skill, or with probability ``noise_rate`` useless
+    advice, half the time generic and half the time on the puzzle's topic (a decoy that retrieval
+    brings up for this family and that only usage statistics can tell from a real skill). When the
+    skill was there and the reflection happens anyway (some attempt was wrong), it restates the skill
+    in other words with probability ``p_rephrase``, the near-duplicates that compression must merge.
     """
     family = world.family_of(item)
     if family is None:
@@ -51,8 +54,20 @@ def reflect(
                     "reason": "Generic advice that did not help.",
                 }
             )
-    if not carried:
-        text = rng.choice(NOISE) if rng.random() < config.noise_rate else rng.choice(family.paraphrases)
+    if carried and rng.random() < config.p_rephrase:
+        operations.append(
+            {
+                "op": "add",
+                "text": rng.choice(family.paraphrases),
+                "tags": [family.name],
+                "reason": f"Restating the skill for {family.title}. (simulated teacher)",
+            }
+        )
+    elif not carried:
+        if rng.random() < config.noise_rate:
+            text = rng.choice(DECOYS[family.name] if rng.random() < 0.5 else NOISE)
+        else:
+            text = rng.choice(family.paraphrases)
         operations.append(
             {
                 "op": "add",

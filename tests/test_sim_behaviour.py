@@ -21,7 +21,7 @@ from ted.sim.structured import fill
 from ted.sim.tokens import completion_tokens, prompt_tokens
 from ted.tasks import render_prompt, score_answer
 from ted.tasks.items import Item
-from ted.tasks.synth import FAMILIES, NOISE, generate_items
+from ted.tasks.synth import DECOYS, FAMILIES, NOISE, generate_items
 
 MEMORY_TOOLS = ["search_experiences", "add_experience", "update_experience", "delete_experience",
                 "merge_experiences", "vote_experience"]  # fmt: skip
@@ -247,12 +247,26 @@ def _reflect(
 def test_reflect_votes_for_the_skill_and_adds_nothing(items: list[Item], world: World) -> None:
     item = items[6]
     family = FAMILIES[item.category or ""]
-    reply = respond(_reflect(item, [family.paraphrases[0]]), item, world, SimConfig(), random.Random(0))
+    config = SimConfig(p_rephrase=0.0)
+    reply = respond(_reflect(item, [family.paraphrases[0]]), item, world, config, random.Random(0))
     assert [(call.name, json.loads(call.arguments)["label"]) for call in reply.tool_calls] == [
         ("vote_experience", "E1")
     ]
     assert json.loads(reply.tool_calls[0].arguments)["vote"] == "helpful"
     assert reply.finish_reason == "tool_calls"
+
+
+def test_reflect_sometimes_restates_a_skill_the_students_had(items: list[Item], world: World) -> None:
+    item = items[6]
+    family = FAMILIES[item.category or ""]
+    request = _reflect(item, [family.paraphrases[0]])
+    restated = 0
+    for index in range(1000):
+        calls = respond(request, item, world, SimConfig(p_rephrase=0.3), random.Random(index)).tool_calls
+        adds = [json.loads(c.arguments)["text"] for c in calls if c.name == "add_experience"]
+        assert set(adds) <= set(family.paraphrases)
+        restated += bool(adds)
+    assert restated / 1000 == pytest.approx(0.3, abs=0.04)
 
 
 def test_reflect_adds_a_paraphrase_or_noise_when_the_skill_is_missing(
@@ -268,11 +282,11 @@ def test_reflect_adds_a_paraphrase_or_noise_when_the_skill_is_missing(
         adds = [json.loads(c.arguments) for c in calls if c.name == "add_experience"]
         assert len(adds) == 1 and adds[0]["tags"] == [family.name]
         added[adds[0]["text"]] += 1
-        noise += adds[0]["text"] in NOISE
+        noise += adds[0]["text"] in NOISE or adds[0]["text"] in DECOYS[family.name]
         harmful += any(c.name == "vote_experience" for c in calls)
     assert noise / 1000 == pytest.approx(0.2, abs=0.04)
     assert harmful / 1000 == pytest.approx(0.5, abs=0.05)
-    assert set(added) <= set(family.paraphrases) | set(NOISE)
+    assert set(added) <= set(family.paraphrases) | set(NOISE) | set(DECOYS[family.name])
     assert len(set(added) & set(family.paraphrases)) == len(family.paraphrases)
 
 

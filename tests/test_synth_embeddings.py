@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import itertools
 import statistics
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ted.tasks.synth import FAMILIES, NOISE
+from ted.tasks import Item
+from ted.tasks.synth import DECOYS, FAMILIES, NOISE, generate_items
 
 pytestmark = [pytest.mark.embeddings, pytest.mark.slow]
 
@@ -28,6 +31,8 @@ def vectors() -> Iterator[dict[str, np.ndarray]]:
     embeddings = MiniLMEmbeddings()
     texts = {name: [family.skill, *family.paraphrases] for name, family in FAMILIES.items()}
     texts["noise"] = list(NOISE)
+    texts.update({f"decoy:{name}": list(decoys) for name, decoys in DECOYS.items()})
+    texts.update({f"question:{name}": [item.question for item in _questions(name)] for name in FAMILIES})
     yield {name: np.asarray(embeddings.embed_documents(group)) for name, group in texts.items()}
 
 
@@ -53,3 +58,24 @@ def test_different_skills_and_noise_stay_apart(vectors: dict[str, np.ndarray]) -
         assert float((vectors[first] @ vectors[second].T).max()) < 0.5, (first, second)
     for name in FAMILIES:
         assert float((vectors[name] @ vectors["noise"].T).max()) < 0.5, name
+
+
+def _questions(name: str) -> list[Item]:
+    global _ITEMS
+    if not _ITEMS:
+        with tempfile.TemporaryDirectory() as folder:
+            _ITEMS = generate_items(36, seed=11, image_dir=Path(folder))
+    return [item for item in _ITEMS if item.category == name]
+
+
+_ITEMS: list[Item] = []
+
+
+def test_decoys_are_retrieved_for_their_family_but_are_no_near_duplicate_of_its_skill(
+    vectors: dict[str, np.ndarray],
+) -> None:
+    for name in FAMILIES:
+        decoys, skills, questions = vectors[f"decoy:{name}"], vectors[name], vectors[f"question:{name}"]
+        assert float((decoys @ skills.T).max()) < 0.8, f"{name}: a decoy would be merged into the skill"
+        relevance = decoys @ questions.T
+        assert float(relevance.mean()) > 0.2, f"{name}: decoys must come up for their family's questions"

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ted.tasks.synth import FAMILIES, NOISE, skill_of
+from ted.tasks.synth import DECOYS, FAMILIES, NOISE, skill_of
 from ted.tasks.synth.family import multiple_choice
 
 
@@ -32,6 +32,14 @@ def test_skill_of_recognises_every_wording_of_its_family(name: str) -> None:
 def test_skill_of_finds_no_skill_in_noise() -> None:
     for text in NOISE:
         assert skill_of(text) is None, text
+
+
+def test_decoys_are_on_topic_but_carry_no_skill() -> None:
+    assert set(DECOYS) == set(FAMILIES)
+    for name, texts in DECOYS.items():
+        assert len(texts) >= 2, name
+        for text in texts:
+            assert skill_of(text) is None, text
 
 
 def test_skill_of_needs_every_keyword_group() -> None:
