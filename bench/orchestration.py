@@ -1,7 +1,9 @@
 """How close the distillation loop gets to the time its model calls alone require.
 
 Against the simulated endpoint with a fixed latency per call, it distils synthetic items and compares
-the wall time with the lower bound implied by the call schedule, read from the endpoint's request log:
+the wall time with the lower bound implied by the call schedule, read from the endpoint's request log.
+The endpoint runs in a process of its own (`ted sim serve`), as a real model server would, so its work
+does not compete with the pipeline's for the interpreter.
 
 - per item, the critical path is its slowest solve call (the student rollouts and the teacher run in
   parallel) plus its reflection calls, which are sequential;
@@ -21,9 +23,14 @@ import argparse
 import asyncio
 import json
 import math
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,29 +38,44 @@ from ted.graph import Context, close_libraries
 from ted.graph.nodes.compress import CONCURRENCY as COMPRESS_CONCURRENCY
 from ted.graph.runs import distill
 from ted.memory import get_embeddings
-from ted.sim import FixedLatency, RequestRecord, SimConfig, SimServer, World
+from ted.sim import RequestRecord
 from ted.tasks import Item
 from ted.tasks.synth import generate
 
 
+@contextmanager
+def simulated_endpoint(data: Path, log: Path, *, seed: int, latency: float) -> Iterator[str]:
+    """Run `ted sim serve` on the dataset in a child process; yield its base URL."""
+    ted = Path(sys.executable).with_name("ted")
+    command = [str(ted), "sim", "serve", "--dataset", str(data), "--seed", str(seed)]
+    command += ["--latency", str(latency), "--log", str(log), "--json"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        yield str(json.loads(server.stdout.readline())["base_url"])
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
 async def _run(items: list[Item], work: Path, args: argparse.Namespace, latency: float) -> dict[str, Any]:
-    config = SimConfig(seed=args.seed, latency=FixedLatency(seconds=latency))
-    with SimServer(World.from_items(items), config=config) as sim:
+    log_path = work / f"requests-{latency}.jsonl"
+    with simulated_endpoint(work / "data", log_path, seed=args.seed, latency=latency) as base_url:
         context = Context(
             library=str(work / f"library-{latency}"),
             embeddings=args.embeddings,
             student_model="sim-student",
             teacher_model="sim-teacher",
-            student_base_url=sim.base_url,
-            teacher_base_url=sim.base_url,
+            student_base_url=base_url,
+            teacher_base_url=base_url,
             rollouts=args.rollouts,
             compress_every=args.compress_every,
         )
         started = time.perf_counter()
         output = await distill(items, context, batch_size=args.batch)
         wall = time.perf_counter() - started
-        log = list(sim.log)
     close_libraries()
+    log = [RequestRecord.model_validate_json(line) for line in log_path.read_text().splitlines() if line]
     return {"wall": wall, "log": log, "output": output}
 
 

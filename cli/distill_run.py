@@ -150,13 +150,7 @@ async def summarize(job: DistillJob, output: DistillOutput, items: list[dict[str
         attempts=record.attempts,
         models=model_infos(context, roles),
         dataset=load_info(record),
-        library=LibraryInfo(
-            path=str(store.path),
-            version=store.version,
-            active=await store.count(),
-            embeddings=store.embedding_model,
-            student_model=store.student_model,
-        ),
+        library=await LibraryInfo.of(store),
         settings={
             "epochs": record.epochs,
             "batch_size": record.batch_size,

@@ -192,13 +192,7 @@ async def _run(job: EvalJob) -> EvalSummary:
         seconds=time.monotonic() - clock,
         models=model_infos(job.context, ["student"]),
         dataset=job.split.info(test_items=len(job.split.test)),
-        library=LibraryInfo(
-            path=str(store.path),
-            version=store.version,
-            active=await store.count(),
-            embeddings=store.embedding_model,
-            student_model=store.student_model,
-        ),
+        library=await LibraryInfo.of(store),
         settings={
             "conditions": list(job.conditions),
             "repeats": job.repeats,

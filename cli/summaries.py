@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from ted.cli.costs import CostReport
 from ted.tasks.metrics import Interval, PairedTest, Spread
+
+if TYPE_CHECKING:
+    from ted.memory import ExperienceStore
 
 SIMULATED_BANNER = (
     "SIMULATED MODELS: the student and the teacher were the built-in simulated endpoint. This run shows "
@@ -47,6 +50,17 @@ class LibraryInfo(BaseModel):
     active: int = Field(description="Active experiences.")
     embeddings: str
     student_model: str | None
+
+    @classmethod
+    async def of(cls, store: ExperienceStore) -> LibraryInfo:
+        """Describe ``store`` as it is now."""
+        return cls(
+            path=str(store.path),
+            version=await store.current_version(),
+            active=await store.count(),
+            embeddings=store.embedding_model,
+            student_model=store.student_model,
+        )
 
 
 class CategoryTraining(BaseModel):

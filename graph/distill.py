@@ -107,7 +107,7 @@ async def after_batch(state: DistillState, runtime: Runtime[Context]) -> dict[st
         correct=sum(r["correct"] for r in done),
         graded=sum(r["graded"] for r in done),
         library_size=size,
-        library_version=store.version,
+        library_version=await store.current_version(),
     )
     since = state.get("items_since_compress", 0) + len(batch_ids)
     return {"step": step + 1, "items_since_compress": since, "progress": [point]}

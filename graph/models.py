@@ -12,7 +12,7 @@ import asyncio
 import os
 import weakref
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ted.graph.context import Context, Role
 from ted.graph.errors import ConfigurationError
@@ -97,9 +97,24 @@ def resolve_api_key(spec: ModelSpec) -> str:
     )
 
 
-def build_chat_model(spec: ModelSpec) -> ChatOpenAI:
-    """Create the ``ChatOpenAI`` client for ``spec`` (no network call happens here)."""
+def _http_client() -> Any:
+    """One async HTTP client per event loop, shared by every model on it.
+
+    langchain-openai otherwise shares one async client per base URL across the whole process, and
+    pooled connections belong to the loop that opened them: a second ``asyncio.run()`` (one CLI step
+    after another, a host app) would fail with "Event loop is closed". Sharing it between models keeps
+    one connection pool and one TLS context per loop (creating a TLS context costs tens of ms).
+    """
     import openai
+
+    loop = asyncio.get_running_loop()
+    if loop not in _http_clients:
+        _http_clients[loop] = openai.DefaultAsyncHttpxClient()
+    return _http_clients[loop]
+
+
+def build_chat_model(spec: ModelSpec) -> ChatOpenAI:
+    """Create the ``ChatOpenAI`` client for ``spec`` on the running event loop (no network call)."""
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(
@@ -110,18 +125,15 @@ def build_chat_model(spec: ModelSpec) -> ChatOpenAI:
         max_completion_tokens=spec.max_tokens,
         timeout=spec.timeout,
         max_retries=spec.max_retries,
-        # langchain-openai otherwise shares one async HTTP client per base URL in the whole process,
-        # and its pooled connections belong to the event loop that opened them: a second
-        # asyncio.run() (one CLI step after another, a host app) fails with "Event loop is closed".
-        # Models are cached per loop (below), so a client per model is a client per loop.
-        http_async_client=openai.DefaultAsyncHttpxClient(timeout=spec.timeout),
+        http_async_client=_http_client(),
     )
 
 
-# Async HTTP clients belong to the event loop that created them, so the cache is per loop.
+# Async HTTP clients belong to the event loop that created them, so both caches are per loop.
 _cache: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[ModelSpec, ChatOpenAI]] = (
     weakref.WeakKeyDictionary()
 )
+_http_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
 
 def chat_model(context: Context, role: Role, *, temperature: float | None = None) -> ChatOpenAI:

@@ -93,6 +93,10 @@ async def distill(
     await open_library(context)  # creates the library folder, or checks its embedding model, first
     path = checkpoints or checkpoint_path(context)
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        # WAL with synchronous=NORMAL keeps every committed checkpoint through a crash or kill of the
+        # process (only a power loss could cost the last ones) without an fsync per step.
+        await saver.conn.execute("PRAGMA journal_mode=WAL")
+        await saver.conn.execute("PRAGMA synchronous=NORMAL")
         graph = compile_distill_graph(checkpointer=saver)
         config = _config(run_id)
         state = await graph.aget_state(config)

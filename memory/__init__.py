@@ -12,7 +12,7 @@ Public API:
 - Retrieval: `retrieve`, `rank`, `pack`, `estimate_tokens`.
 - Model-facing edits: `LabelBook`, `render_experiences`, the operations `AddOp`, `UpdateOp`,
   `DeleteOp`, `MergeOp`, `VoteOp`, `Operation`, `LibraryOperations`, `LibraryEditor`, and
-  `create_memory_tools` (LangChain tools).
+  `create_memory_tools` (LangChain tools), `tool_schemas` (their schemas, for ``bind_tools``).
 - Compression: `plan_compression`, `apply_plan`, `CompressionPlan`, `CompressionResult`.
 - Transfer: `export_json`, `export_markdown`, `export_library`, `import_file`, `read_import_file`,
   `LibraryExport`, `ImportResult`.
@@ -58,7 +58,7 @@ from ted.memory.models import (
 from ted.memory.operations import AddOp, DeleteOp, LibraryOperations, MergeOp, Operation, UpdateOp, VoteOp
 from ted.memory.retrieval import estimate_tokens, pack, rank, retrieve
 from ted.memory.store import ExperienceStore
-from ted.memory.tools import TOOL_NAMES, create_memory_tools
+from ted.memory.tools import TOOL_NAMES, create_memory_tools, tool_schemas
 from ted.memory.transfer import (
     ImportResult,
     LibraryExport,
@@ -123,5 +123,6 @@ __all__ = [
     "read_import_file",
     "render_experiences",
     "retrieve",
+    "tool_schemas",
     "utility",
 ]

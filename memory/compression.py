@@ -98,7 +98,9 @@ async def plan_compression(
     pruned = {e.id for e in prune}
 
     ids, vectors = await store.active_vectors()
-    hits: list[list[tuple[str, float]]] = await store.neighbours(vectors, k=neighbours + 1) if ids else []
+    hits: list[list[tuple[str, float]]] = (
+        await store.neighbour_lists(ids, vectors, k=neighbours) if ids else []
+    )
     keep = [(i, h) for i, h in zip(ids, hits, strict=True) if i not in pruned and i in active]
     pairs = similar_pairs([i for i, _ in keep], [h for _, h in keep], merge_threshold)
     clusters = clusters_from_pairs(pairs, max_size=max_cluster, sort_key=lambda i: _usefulness(active[i]))

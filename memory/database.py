@@ -8,8 +8,9 @@ nothing. The Chroma index is derived data, rebuilt from here whenever it lags (s
 Tables: ``experiences`` (current state, one JSON document per id), ``vectors`` (float32 vectors keyed
 by the sha256 of the text, so a restored old text needs no new embedding), ``journal`` (one row per
 change of one experience, with before and after; its ``seq`` is the library version), ``operations``
-(one row per applied operation id, with its result) and ``index_pending`` (ids whose index entry may
-be stale).
+(one row per applied operation id, with its result), ``index_pending`` (ids whose index entry may
+be stale) and ``neighbours`` (each active experience's nearest neighbours when its text was last
+indexed: derived data, kept with the index, from which near-duplicates are found without queries).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS experiences (
     id TEXT PRIMARY KEY, status TEXT NOT NULL, text_sha TEXT NOT NULL, data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS experiences_by_status ON experiences (status);
+-- Covers the active ids and their text hashes, so listing active vectors never reads the documents.
+CREATE INDEX IF NOT EXISTS experiences_by_status ON experiences (status, id, text_sha);
 CREATE TABLE IF NOT EXISTS vectors (text_sha TEXT PRIMARY KEY, vector BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, op_id TEXT NOT NULL, kind TEXT NOT NULL,
@@ -39,6 +41,7 @@ CREATE TABLE IF NOT EXISTS operations (
     op_id TEXT PRIMARY KEY, kind TEXT NOT NULL, result TEXT NOT NULL,
     first_seq INTEGER, last_seq INTEGER, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS index_pending (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS neighbours (id TEXT PRIMARY KEY, ids TEXT NOT NULL);
 """
 
 
@@ -324,6 +327,21 @@ class LibraryDatabase:
         """Forget ids whose index entry is now current."""
         with self._read() as db:
             db.executemany("DELETE FROM index_pending WHERE id = ?", [(i,) for i in ids])
+
+    def active_neighbours(self) -> dict[str, list[str]]:
+        """The stored neighbour lists (kept for active experiences only, current with the index)."""
+        with self._read() as db:
+            rows = db.execute("SELECT id, ids FROM neighbours").fetchall()
+        return {experience_id: listed.split() for experience_id, listed in rows}
+
+    def set_neighbours(self, rows: Iterable[tuple[str, list[str]]], *, retired: Iterable[str] = ()) -> None:
+        """Store (id, neighbour ids) rows, replacing older lists, and drop the lists of ``retired`` ids."""
+        with self._read() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO neighbours VALUES (?, ?)",
+                [(experience_id, " ".join(listed)) for experience_id, listed in rows],
+            )
+            db.executemany("DELETE FROM neighbours WHERE id = ?", [(i,) for i in retired])
 
     # -- writes --------------------------------------------------------------------------------
 

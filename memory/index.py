@@ -29,7 +29,7 @@ from ted.memory.models import Experience
 HNSW_CONFIGURATION: dict[str, Any] = {
     "space": "cosine",
     "ef_construction": 200,
-    "ef_search": 128,
+    "ef_search": 64,
     "max_neighbors": 32,
 }
 

@@ -7,13 +7,14 @@ import hashlib
 import importlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from ted.memory.errors import LibraryError
+from ted.memory.minilm_encoder import TracedEncoder
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 """The name a library records for these embeddings."""
@@ -28,6 +29,7 @@ _load_lock = threading.Lock()
 # Fast tokenizers are not safe to call from several threads at once ("Already borrowed").
 _encode_lock = threading.Lock()
 _model: Any = None
+_encoders: dict[int, TracedEncoder] = {}
 _executor: ThreadPoolExecutor | None = None
 # Never held for long: async callers take it on the event loop thread.
 _executor_lock = threading.Lock()
@@ -44,6 +46,57 @@ def _worker() -> ThreadPoolExecutor:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ted-minilm")
         return _executor
+
+
+class _Coalescer:
+    """Runs the encode requests of concurrent callers as one batch on the model's worker thread.
+
+    A graph distils several items at once, and each asks for a query embedding at about the same
+    time. One forward pass over eight short texts costs about what two single ones do, so requests
+    that arrive while the model is busy wait for the next pass and share it.
+    """
+
+    def __init__(self, encode: Any, *, max_batch: int = 256) -> None:
+        self._encode = encode
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._pending: list[tuple[list[str], Future[list[list[float]]]]] = []
+        self._draining = False
+
+    def submit(self, texts: list[str]) -> Future[list[list[float]]]:
+        future: Future[list[list[float]]] = Future()
+        with self._lock:
+            self._pending.append((texts, future))
+            start, self._draining = not self._draining, True
+        if start:
+            _worker().submit(self._drain)
+        return future
+
+    def _take(self) -> list[tuple[list[str], Future[list[list[float]]]]]:
+        with self._lock:
+            taken: list[tuple[list[str], Future[list[list[float]]]]] = []
+            size = 0
+            while self._pending and (not taken or size + len(self._pending[0][0]) <= self._max_batch):
+                texts, future = self._pending.pop(0)
+                taken.append((texts, future))
+                size += len(texts)
+            if not taken:
+                self._draining = False
+            return taken
+
+    def _drain(self) -> None:
+        while batch := self._take():
+            texts = [text for group, _ in batch for text in group]
+            try:
+                vectors = self._encode(texts)
+            except BaseException as exc:
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            start = 0
+            for group, future in batch:
+                future.set_result(vectors[start : start + len(group)])
+                start += len(group)
 
 
 def _model_path() -> Path:
@@ -96,6 +149,15 @@ def load_model() -> Any:
         return _model
 
 
+def load_encoder(batch_size: int = 64) -> TracedEncoder:
+    """The traced encoder of the model (see `ted.memory.minilm_encoder`), built once per batch size."""
+    model = load_model()
+    with _load_lock:
+        if batch_size not in _encoders:
+            _encoders[batch_size] = TracedEncoder(model, batch_size=batch_size)
+        return _encoders[batch_size]
+
+
 class MiniLMEmbeddings(Embeddings):
     """LangChain embeddings backed by the bundled all-MiniLM-L6-v2 (384 dimensions, unit length).
 
@@ -108,33 +170,19 @@ class MiniLMEmbeddings(Embeddings):
 
     def __init__(self, *, batch_size: int = 64) -> None:
         self.batch_size = batch_size
+        self._coalescer = _Coalescer(self._encode)
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        model = load_model()
-        with _encode_lock:
-            vectors = model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        rows: list[list[float]] = vectors.tolist()
+        rows: list[list[float]] = self.encode_array(texts).tolist()
         return rows
 
     def encode_array(self, texts: list[str]) -> Any:
         """Embed ``texts`` into a float32 numpy array (faster than lists for bulk work)."""
-        model = load_model()
+        encoder = load_encoder(self.batch_size)
         with _encode_lock:
-            return model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            return encoder.encode(texts)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed texts to store."""
@@ -145,9 +193,11 @@ class MiniLMEmbeddings(Embeddings):
         return self._encode([text])[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed texts in the model's worker thread."""
-        return await asyncio.get_running_loop().run_in_executor(_worker(), self.embed_documents, texts)
+        """Embed texts in the model's worker thread, batched with other concurrent requests."""
+        if not texts:
+            return []
+        return await asyncio.wrap_future(self._coalescer.submit(list(texts)))
 
     async def aembed_query(self, text: str) -> list[float]:
-        """Embed a query in the model's worker thread."""
-        return await asyncio.get_running_loop().run_in_executor(_worker(), self.embed_query, text)
+        """Embed a query in the model's worker thread, batched with other concurrent requests."""
+        return (await self.aembed_documents([text]))[0]

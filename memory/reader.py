@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -18,6 +19,48 @@ from ted.memory.database import LibraryDatabase
 from ted.memory.errors import ExperienceNotFound
 from ted.memory.index import VectorIndex, Vectors, tag_filter, to_array
 from ted.memory.models import Experience, JournalEntry, OperationRecord, ScoredExperience, Status
+
+NEIGHBOUR_LINKS = 8
+"""Nearest neighbours recorded for each experience when it is indexed."""
+
+RECENT_EMBEDDINGS = 1024
+"""Texts whose embeddings a store keeps at hand."""
+
+
+def _score_lists(
+    ids: Sequence[str], vectors: Vectors, lists: Sequence[Sequence[str]], k: int
+) -> builtins.list[builtins.list[tuple[str, float]]]:
+    """Each list's first ``k`` members among ``ids``, with their cosine similarity to its owner.
+
+    ``lists[n]`` belongs to ``ids[n]``, whose vector is ``vectors[n]``. The work is vectorised over
+    all pairs (members found by binary search, dot products in slices): a library of 100k
+    experiences has close to a million of them.
+    """
+    result: builtins.list[builtins.list[tuple[str, float]]] = [[] for _ in ids]
+    members = np.asarray([member for listed in lists for member in listed], dtype=str)
+    if not len(ids) or not len(members):
+        return result
+    order = np.argsort(np.asarray(ids, dtype=str))
+    sorted_ids = np.asarray(ids, dtype=str)[order]
+    position = np.minimum(np.searchsorted(sorted_ids, members), len(ids) - 1)
+    known = sorted_ids[position] == members
+    owners = np.repeat(np.arange(len(ids)), [len(listed) for listed in lists])[known]
+    targets = order[position[known]]
+    # At most k known members per list, in list order (owners are sorted).
+    rank = np.arange(len(owners)) - np.searchsorted(owners, owners)
+    owners, targets = owners[rank < k], targets[rank < k]
+    norms = np.linalg.norm(vectors, axis=1)
+    unit = vectors / np.where(norms == 0, 1.0, norms)[:, None]
+    cosines = np.concatenate(
+        [
+            np.einsum("ij,ij->i", unit[owners[n : n + 4096]], unit[targets[n : n + 4096]])
+            for n in range(0, len(owners), 4096)
+        ]
+        or [np.zeros(0)]
+    )
+    for owner, target, cosine in zip(owners.tolist(), targets.tolist(), cosines.tolist(), strict=True):
+        result[owner].append((ids[target], cosine))
+    return result
 
 
 class LibraryReader:
@@ -40,6 +83,8 @@ class LibraryReader:
         self._db = database
         self._index = index
         self._version = 0
+        # Recently embedded texts: a duplicate check embeds a text that `add` embeds again right after.
+        self._recent: OrderedDict[str, builtins.list[float]] = OrderedDict()
 
     @property
     def version(self) -> int:
@@ -139,11 +184,22 @@ class LibraryReader:
             candidates: How many nearest neighbours to ask the index for before filtering (default
                 ``k``; grown automatically while filters leave fewer than ``k``).
         """
-        vector = to_array([await self.embeddings.aembed_query(query)])
+        vector = to_array([await self.embed(query)])
         tags = changes.normalize_tags(tags) if tags else None
         return await self.search_vectors(
             vector, k=k, tags=tags, exclude_items=exclude_items, candidates=candidates
         )
+
+    async def embed(self, text: str) -> builtins.list[float]:
+        """The embedding of ``text``, from a small cache of recent texts when possible."""
+        if (cached := self._recent.get(text)) is not None:
+            self._recent.move_to_end(text)
+            return cached
+        vector = await self.embeddings.aembed_query(text)
+        self._recent[text] = vector
+        if len(self._recent) > RECENT_EMBEDDINGS:
+            self._recent.popitem(last=False)
+        return vector
 
     async def search_vectors(
         self,
@@ -194,6 +250,32 @@ class LibraryReader:
             for start in range(0, len(vectors), batch):
                 found.extend(self._index.query(vectors[start : start + batch], k))
             return found
+
+        return await asyncio.to_thread(run)
+
+    async def neighbour_lists(
+        self, ids: Sequence[str], vectors: Vectors, *, k: int
+    ) -> builtins.list[builtins.list[tuple[str, float]]]:
+        """Like `neighbours` for the active experiences ``ids`` (rows of ``vectors``), from stored lists.
+
+        Each experience's nearest neighbours are recorded when it is indexed, so this reads them and
+        computes the similarities from ``vectors`` instead of querying the index again; only
+        experiences without a current list (or ``k`` above `NEIGHBOUR_LINKS`) are queried.
+        """
+        if k > NEIGHBOUR_LINKS:
+            return await self.neighbours(vectors, k=k)
+
+        def run() -> builtins.list[builtins.list[tuple[str, float]]]:
+            stored = self._db.active_neighbours()
+            missing = [i for i in ids if i not in stored]
+            if missing:
+                row = {experience_id: n for n, experience_id in enumerate(ids)}
+                for start in range(0, len(missing), 500):
+                    chunk = missing[start : start + 500]
+                    hits = self._index.query(vectors[[row[i] for i in chunk]], NEIGHBOUR_LINKS + 1)
+                    for i, found in zip(chunk, hits, strict=True):
+                        stored[i] = [o for o, _ in found if o != i]
+            return _score_lists(ids, vectors, [stored[i] for i in ids], k)
 
         return await asyncio.to_thread(run)
 

@@ -43,7 +43,7 @@ from ted.memory.models import (
     Status,
     UsageStats,
 )
-from ted.memory.reader import LibraryReader
+from ted.memory.reader import NEIGHBOUR_LINKS, LibraryReader
 
 # One write lock per library folder in this process, so that index updates follow commit order.
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
@@ -172,9 +172,26 @@ class ExperienceStore(LibraryReader):
         for start in range(0, len(wanted), 5000):
             chunk = wanted[start : start + 5000]
             entries = self._db.index_entries(chunk)
+            retired = [i for i in chunk if i not in entries]
             self._index.upsert(list(entries.values()))
-            self._index.delete(i for i in chunk if i not in entries)
+            self._index.delete(retired)
+            self._link(entries, retired)
             self._db.clear_pending(chunk)
+
+    def _link(self, entries: Mapping[str, tuple[Experience, bytes]], retired: Sequence[str]) -> None:
+        """Record the nearest neighbours of freshly indexed experiences; forget those of retired ones.
+
+        A pair of near-duplicates is found from the list of whichever of the two was indexed later, so
+        planning a compression reads these lists instead of querying the index for every experience.
+        """
+        ids = list(entries)
+        rows: list[tuple[str, list[str]]] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            hits = self._index.query(to_array([entries[i][1] for i in chunk]), NEIGHBOUR_LINKS + 1)
+            for i, found in zip(chunk, hits, strict=True):
+                rows.append((i, [other for other, _ in found if other != i][:NEIGHBOUR_LINKS]))
+        self._db.set_neighbours(rows, retired=retired)
 
     def _write(
         self, op_id: str, kind: str, change: Callable[[Transaction], builtins.list[Experience]]
@@ -202,7 +219,10 @@ class ExperienceStore(LibraryReader):
         known = await asyncio.to_thread(self._db.vectors, shas)
         missing = list(dict.fromkeys(t for t, s in zip(texts, shas, strict=True) if s not in known))
         if missing:
-            fresh = to_array(await self.embeddings.aembed_documents(missing))
+            if all(t in self._recent for t in missing):
+                fresh = to_array([self._recent[t] for t in missing])
+            else:
+                fresh = to_array(await self.embeddings.aembed_documents(missing))
             await asyncio.to_thread(self._check_dimensions, fresh.shape[1])
             known.update({text_sha(t): row.tobytes() for t, row in zip(missing, fresh, strict=True)})
         return known

@@ -10,6 +10,7 @@ as an exception out of the tool node. The tools work with `langgraph.prebuilt.To
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
@@ -85,6 +86,16 @@ class _VoteArgs(BaseModel):
     vote: Literal["helpful", "harmful"] = Field(description="helpful if it led towards the right answer.")
     reason: str = Field(default="", description=_REASON)
     tool_call_id: Annotated[str, InjectedToolCallId]
+
+
+_ARGUMENTS: dict[str, type[BaseModel]] = {
+    "search_experiences": _SearchArgs,
+    "add_experience": _AddArgs,
+    "update_experience": _UpdateArgs,
+    "delete_experience": _DeleteArgs,
+    "merge_experiences": _MergeArgs,
+    "vote_experience": _VoteArgs,
+}
 
 
 def _descriptions(max_words: int) -> dict[str, str]:
@@ -183,13 +194,31 @@ def create_memory_tools(
 
         return run
 
-    runners: dict[str, tuple[type[BaseModel], Callable[..., Awaitable[str]]]] = {
-        "search_experiences": (_SearchArgs, search),
-        "add_experience": (_AddArgs, applying(AddOp)),
-        "update_experience": (_UpdateArgs, applying(UpdateOp)),
-        "delete_experience": (_DeleteArgs, applying(DeleteOp)),
-        "merge_experiences": (_MergeArgs, applying(MergeOp)),
-        "vote_experience": (_VoteArgs, applying(VoteOp)),
+    runners: dict[str, Callable[..., Awaitable[str]]] = {
+        "search_experiences": search,
+        "add_experience": applying(AddOp),
+        "update_experience": applying(UpdateOp),
+        "delete_experience": applying(DeleteOp),
+        "merge_experiences": applying(MergeOp),
+        "vote_experience": applying(VoteOp),
     }
     descriptions = _descriptions(editor.max_words)
-    return [_tool(name, descriptions[name], *runners[name]) for name in wanted]
+    return [_tool(name, descriptions[name], _ARGUMENTS[name], runners[name]) for name in wanted]
+
+
+@functools.cache
+def tool_schemas(include: tuple[str, ...] = TOOL_NAMES, *, max_words: int = 60) -> tuple[dict[str, Any], ...]:
+    """The OpenAI function schemas of the memory tools, for ``bind_tools``.
+
+    They depend only on the tool names and the word limit, so they are built once: converting tools
+    to schemas on every model call costs more than the rest of preparing the request.
+    """
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    async def unused(**arguments: Any) -> str:
+        raise NotImplementedError
+
+    descriptions = _descriptions(max_words)
+    return tuple(
+        convert_to_openai_tool(_tool(name, descriptions[name], _ARGUMENTS[name], unused)) for name in include
+    )

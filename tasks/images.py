@@ -32,6 +32,7 @@ _MIME = {
 }
 _FEW_COLOURS = 256
 _JPEG_QUALITY = 90
+_EXIF_ORIENTATION = 0x0112
 
 
 def is_data_url(text: str) -> bool:
@@ -164,6 +165,19 @@ def _to_display_mode(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
+def _ready(image: Image.Image, max_side: int) -> bool:
+    """Whether ``image`` can go to a model unchanged.
+
+    That is an upright RGB image no larger than ``max_side``: a JPEG, or a PNG with few colours (what
+    this function would write for it anyway).
+    """
+    if image.mode != "RGB" or max(image.size) > max_side:
+        return False
+    if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+        return False
+    return image.format == "JPEG" or (image.format == "PNG" and image.getcolors(_FEW_COLOURS) is not None)
+
+
 def prepare_image(
     source: str | Path | bytes,
     *,
@@ -173,9 +187,11 @@ def prepare_image(
 ) -> str:
     """Turn an image into a data URL a vision model accepts.
 
-    The image is verified and fully decoded, turned upright from its EXIF orientation, converted to
-    RGB (RGBA when it has real transparency), shrunk so that its longer side is at most ``max_side``
-    and encoded as PNG when it has transparency or few colours (diagrams stay crisp), else as JPEG.
+    The image is verified and fully decoded. An upright RGB JPEG, or PNG with few colours, no larger
+    than ``max_side`` is sent as it is. Any other image is turned upright from its EXIF
+    orientation, converted to RGB (RGBA when it has real transparency), shrunk so that its longer side
+    is at most ``max_side`` and encoded as PNG when it has transparency or few colours (diagrams stay
+    crisp), else as JPEG.
 
     Args:
         source: A file path, a ``data:`` URL or the raw bytes of an image.
@@ -205,6 +221,9 @@ def prepare_image(
     try:
         with _open(data, label, max_pixels) as opened:
             opened.load()
+            if _ready(opened, max_side):
+                # Already what a model accepts: send the file as it is, without re-encoding it.
+                return bytes_to_data_url(data, f"image/{str(opened.format).lower()}")
             upright = ImageOps.exif_transpose(opened)
             image = _to_display_mode(upright)
     except ImageError:

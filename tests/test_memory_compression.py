@@ -14,6 +14,7 @@ from ted.memory import (
     apply_plan,
     plan_compression,
 )
+from ted.memory.clustering import similar_pairs
 
 # Hash embeddings score texts by shared content words, so these families are near-duplicates.
 UNITS = [
@@ -129,3 +130,32 @@ def test_plan_round_trips_as_json() -> None:
     assert CompressionPlan.model_validate_json(plan.model_dump_json()) == plan
     with pytest.raises(ValueError):
         CompressionPlan.model_validate({"clusters": "nope"})
+
+
+async def test_stored_neighbour_lists_find_what_fresh_queries_find(store: ExperienceStore) -> None:
+    # Added one by one, interleaved, so each pair is linked from the list of its later member.
+    for text in [UNITS[0], OTHERS[0], SIDES[0], UNITS[1], OTHERS[1], SIDES[1], UNITS[2], OTHERS[2]]:
+        await store.add(text)
+    ids, vectors = await store.active_vectors()
+    stored = await store.neighbour_lists(ids, vectors, k=8)
+    fresh = await store.neighbours(vectors, k=9)
+    from_lists = {(a, b): score for score, a, b in similar_pairs(ids, stored, 0.8)}
+    from_queries = {(a, b): score for score, a, b in similar_pairs(ids, fresh, 0.8)}
+    assert from_lists.keys() == from_queries.keys() and len(from_lists) == 4  # 3 unit pairs, 1 sides pair
+    assert all(abs(from_lists[pair] - from_queries[pair]) < 1e-5 for pair in from_lists)
+
+
+async def test_a_rewritten_text_gets_a_fresh_neighbour_list(store: ExperienceStore) -> None:
+    first = await store.add(UNITS[0])
+    other = await store.add(OTHERS[0])
+    await store.update(other.id, text=UNITS[1])  # now a near-duplicate of the first
+    plan = await plan_compression(store, merge_threshold=0.8)
+    assert plan.clusters == [sorted([first.id, other.id], key=lambda i: 0 if i == first.id else 1)]
+
+
+async def test_neighbour_lists_leave_out_retired_experiences(store: ExperienceStore) -> None:
+    units = await add_all(store, UNITS)
+    await store.delete(units[1])
+    ids, vectors = await store.active_vectors()
+    lists = await store.neighbour_lists(ids, vectors, k=8)
+    assert units[1] not in {other for found in lists for other, _ in found}

@@ -6,6 +6,7 @@ import asyncio
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from memory_fixtures import minilm_fixture  # noqa: F401
 
@@ -117,3 +118,40 @@ async def test_async_embedding_does_not_block_the_event_loop(minilm: MiniLMEmbed
     await minilm.aembed_documents([f"sentence number {n} about geometry" for n in range(400)])
     task.cancel()
     assert ticks > 10
+
+
+async def test_concurrent_queries_share_forward_passes(
+    minilm: MiniLMEmbeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = [f"how many red circles are in picture {n}?" for n in range(12)]
+    expected = [minilm.embed_query(text) for text in texts]
+    passes: list[int] = []
+    encode = minilm._coalescer._encode
+
+    def counting(batch: list[str]) -> list[list[float]]:
+        passes.append(len(batch))
+        return encode(batch)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(minilm._coalescer, "_encode", counting)
+    vectors = await asyncio.gather(*(minilm.aembed_query(text) for text in texts))
+
+    assert sum(passes) == len(texts)
+    assert len(passes) < len(texts), "concurrent requests were batched"
+    for got, want in zip(vectors, expected, strict=True):
+        assert np.allclose(got, want, atol=1e-5)
+
+
+def test_traced_encoder_matches_sentence_transformers(minilm: MiniLMEmbeddings) -> None:
+    from ted.memory.minilm import load_model
+
+    texts = [
+        "a",
+        "How many red circles are in the picture?",
+        "word " * 400,  # truncated at the model's 256 tokens
+        "The interior angles of a polygon with n sides add up to (n - 2) x 180 degrees.",
+    ]
+    reference = load_model().encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    together = np.asarray(minilm.embed_documents(texts))
+    alone = np.asarray([minilm.embed_query(text) for text in texts])
+    assert np.abs(together - reference).max() < 1e-5
+    assert np.abs(alone - reference).max() < 1e-5

@@ -178,3 +178,23 @@ def test_bad_arguments() -> None:
 
 def test_probe_reads_only_the_header() -> None:
     assert probe_image(_png_header_only(300, 200)) == ("PNG", 300, 200)
+
+
+@pytest.mark.parametrize(
+    ("image", "fmt", "mime"),
+    [
+        (Image.new("RGB", (40, 30), "white"), "PNG", "image/png"),  # a diagram: few colours
+        (_photo((40, 30)), "JPEG", "image/jpeg"),
+    ],
+)
+def test_ready_images_are_sent_unchanged(image: Image.Image, fmt: str, mime: str) -> None:
+    data = _encode(image, fmt)
+    assert prepare_image(data) == f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def test_rotated_jpeg_is_not_sent_unchanged() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees
+    data = _encode(_photo((40, 30)), "JPEG", exif=exif.tobytes())
+    result = _decode(prepare_image(data))
+    assert result.size == (30, 40)

@@ -22,11 +22,11 @@ from ted.graph.calling import Reply, call
 from ted.graph.context import Context
 from ted.graph.library import open_library
 from ted.graph.models import chat_model, model_spec
-from ted.graph.nodes.reflect import TOOL_FOR_OPERATION, uses_json
+from ted.graph.nodes.reflect import TOOL_FOR_OPERATION, editor_word_limit, uses_json
 from ted.graph.prompting import compress_messages
 from ted.graph.state import CompressionReport, ErrorRecord, ItemState, Usage
 
-COMPRESS_TOOLS = frozenset({"merge_experiences", "update_experience"})
+COMPRESS_TOOLS = ("merge_experiences", "update_experience")
 # Verbose experiences sent to the model per request, and clusters handled at once.
 REWRITE_BATCH = 8
 CONCURRENCY = 4
@@ -51,7 +51,14 @@ class _Session:
         self.operations: list[str] = []
 
     async def run(self, experiences: Sequence[Any], *, merge: bool, key: str) -> None:
-        from ted.memory import LabelBook, LibraryEditor, LibraryOperations, Origin, create_memory_tools
+        from ted.memory import (
+            LabelBook,
+            LibraryEditor,
+            LibraryOperations,
+            Origin,
+            create_memory_tools,
+            tool_schemas,
+        )
 
         labels = {f"E{n}": e.id for n, e in enumerate(experiences, start=1)}
         lines = [(label, e.text) for label, e in zip(labels, experiences, strict=True)]
@@ -63,9 +70,9 @@ class _Session:
             op_prefix=f"{self.op_prefix}{key}/",
             step=self.step,
             duplicate_threshold=self.context.duplicate_threshold,
-            max_words=self.context.max_words,
+            max_words=editor_word_limit(self.context),
         )
-        tools = {t.name: t for t in create_memory_tools(editor) if t.name in COMPRESS_TOOLS}
+        tools = {t.name: t for t in create_memory_tools(editor, include=COMPRESS_TOOLS)}
         messages = compress_messages(
             self.context,
             cluster=lines if merge else (),
@@ -82,8 +89,9 @@ class _Session:
                 for n, op in enumerate(reply.parsed.operations if reply.parsed is not None else [])
             ]
         else:
+            schemas = list(tool_schemas(COMPRESS_TOOLS, max_words=editor.max_words))
             reply = await call(
-                chat.bind_tools(list(tools.values())),
+                chat.bind_tools(schemas),
                 messages,
                 spec=self.spec,
                 stage="compress",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 from langgraph.runtime import Runtime
 
 from ted.graph.calling import call
@@ -53,7 +53,28 @@ async def editor_for(state: ItemState, context: Context) -> Any:
         op_prefix=state.get("op_prefix", f"item/{item_id}/"),
         step=f"epoch {state.get('epoch', 0)}",
         duplicate_threshold=context.duplicate_threshold,
-        max_words=context.max_words,
+        max_words=editor_word_limit(context),
+    )
+
+
+def editor_word_limit(context: Context) -> int:
+    """The longest text the library tools accept.
+
+    Prompts ask for at most ``max_words``; a somewhat longer text is still accepted, and compression
+    rewrites it later, rather than sending the model back to count words.
+    """
+    return 2 * context.max_words
+
+
+def _prompt(state: ItemState, context: Context, *, json_mode: bool) -> list[BaseMessage]:
+    return reflect_messages(
+        context,
+        Item.model_validate(state["item"]),
+        state.get("images", []),
+        state.get("injected", []),
+        state.get("trajectories", []),
+        state.get("teacher"),
+        json_mode=json_mode,
     )
 
 
@@ -81,23 +102,13 @@ async def reflect(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]
     if uses_json(context, spec):
         return await _reflect_json(state, context, spec)
 
-    item = Item.model_validate(state["item"])
-    editor = await editor_for(state, context)
-    from ted.memory import create_memory_tools
+    from ted.memory import tool_schemas
 
-    model = chat_model(context, "teacher").bind_tools(create_memory_tools(editor))
-    if rounds == 0:
-        start = reflect_messages(
-            context,
-            item,
-            state.get("images", []),
-            state.get("injected", []),
-            state.get("trajectories", []),
-            state.get("teacher"),
-            json_mode=False,
-        )
-    else:
-        start = []
+    item = Item.model_validate(state["item"])
+    model = chat_model(context, "teacher").bind_tools(
+        list(tool_schemas(max_words=editor_word_limit(context)))
+    )
+    start = _prompt(state, context, json_mode=False) if rounds == 0 else []
     try:
         reply = await call(model, [*state["messages"], *start], spec=spec, stage="reflect", item_id=item.id)
     except ModelCallError as error:
@@ -168,15 +179,7 @@ async def _reflect_json(state: ItemState, context: Context, spec: ModelSpec) -> 
     model = chat_model(context, "teacher").with_structured_output(
         LibraryOperations, method="json_mode", include_raw=True
     )
-    messages = reflect_messages(
-        context,
-        item,
-        state.get("images", []),
-        state.get("injected", []),
-        state.get("trajectories", []),
-        state.get("teacher"),
-        json_mode=True,
-    )
+    messages = _prompt(state, context, json_mode=True)
     usage: list[Usage] = []
     for attempt in range(JSON_RETRIES + 1):
         reply = await call(model, messages, spec=spec, stage="reflect", item_id=item.id)
