@@ -8,39 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port
+from servers import LangGraphDev
 
 from ted.memory import ExperienceStore, HashEmbeddings
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks import Item
 from ted.tasks.synth import generate
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.server]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"langgraph dev exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/ok", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"langgraph dev did not come up:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -48,50 +27,24 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     work = tmp_path_factory.mktemp("served")
     items = generate(work / "data", n=8, seed=3)
     with SimServer(World.from_items(items), config=SimConfig(seed=1)) as sim:
-        # The server's working folder gets the project's langgraph.json; graphs load by module path.
-        shutil.copy(ROOT / "langgraph.json", work / "langgraph.json")
-        port = free_port()
-        env = {
-            **os.environ,
-            "LANGGRAPH_CLI_NO_ANALYTICS": "1",
-            "LANGGRAPH_NO_VERSION_CHECK": "1",
-            "TED_STUDENT_MODEL": "sim-student",
-            "TED_TEACHER_MODEL": "sim-teacher",
-            "TED_STUDENT_BASE_URL": sim.base_url,
-            "TED_TEACHER_BASE_URL": sim.base_url,
-            "TED_LIBRARY": str(work / "library"),
-            "TED_EMBEDDINGS": "hash",
-            "TED_ROLLOUTS": "3",
-        }
-        log = work / "server.log"
-        langgraph = Path(sys.executable).with_name("langgraph")
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [
-                    str(langgraph),
-                    "dev",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-browser",
-                    "--no-reload",
-                ],
-                cwd=work,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://127.0.0.1:{port}"
+        server = LangGraphDev(
+            work,
+            {
+                **os.environ,
+                "TED_STUDENT_MODEL": "sim-student",
+                "TED_TEACHER_MODEL": "sim-teacher",
+                "TED_STUDENT_BASE_URL": sim.base_url,
+                "TED_TEACHER_BASE_URL": sim.base_url,
+                "TED_LIBRARY": str(work / "library"),
+                "TED_EMBEDDINGS": "hash",
+                "TED_ROLLOUTS": "3",
+            },
+        )
         try:
-            _wait_until_up(url, process, log)
-            yield {"url": url, "items": items, "library": work / "library", "log": log}
+            url = server.start()
+            yield {"url": url, "items": items, "library": work / "library", "server": server}
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            server.stop()
 
 
 async def _assistant(client: Any, graph_id: str) -> str:
@@ -136,7 +89,7 @@ async def test_distill_four_items_grows_the_library(served: dict[str, Any]) -> N
         input={"items": items, "batch_size": 4},
         context={"rollouts": 2},
     )
-    assert "__error__" not in output, f"{output}\n{served['log'].read_text()[-3000:]}"
+    assert "__error__" not in output, f"{output}\n{served['server'].tail()}"
     assert sorted(r["item_id"] for r in output["results"]) == sorted(i["id"] for i in items)
     assert all(r["graded"] == 2 for r in output["results"]), "the run context overrides TED_ROLLOUTS"
     store = ExperienceStore.open(served["library"], embeddings=HashEmbeddings(), create=False)

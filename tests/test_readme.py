@@ -10,18 +10,15 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
 
 import click
 import pytest
-from conftest import free_port
+from servers import LangGraphDev
 
 from ted.cli.main import SUBCOMMANDS, cli
 from ted.graph import Context
@@ -115,20 +112,6 @@ def test_the_configuration_table_lists_every_setting(monkeypatch: pytest.MonkeyP
     assert table.count("\n| `") == len(fields(Context)), "the table lists a setting that does not exist"
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"langgraph dev exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/ok", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"langgraph dev did not come up:\n{log.read_text()[-3000:]}")
-
-
 class _Servers:
     """The simulated endpoint for every example, and `langgraph dev` on first demand."""
 
@@ -147,43 +130,18 @@ class _Servers:
             "LANGGRAPH_CLI_NO_ANALYTICS": "1",
             "LANGGRAPH_NO_VERSION_CHECK": "1",
         }
-        self.langgraph: subprocess.Popen[bytes] | None = None
-        self.url = ""
+        self.langgraph: LangGraphDev | None = None
 
     def langgraph_dev(self) -> str:
         if self.langgraph is None:
             served = self.work / "served"
-            served.mkdir()
-            shutil.copy(ROOT / "langgraph.json", served / "langgraph.json")
-            port = free_port()
-            env = {**self.env, "TED_LIBRARY": str(served / "library")}
-            log = served / "server.log"
-            langgraph = Path(sys.executable).with_name("langgraph")
-            command = [
-                str(langgraph),
-                "dev",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-browser",
-                "--no-reload",
-            ]
-            with log.open("wb") as out:
-                self.langgraph = subprocess.Popen(
-                    command, cwd=served, env=env, stdout=out, stderr=subprocess.STDOUT
-                )
-            self.url = f"http://127.0.0.1:{port}"
-            _wait_until_up(self.url, self.langgraph, log)
-        return self.url
+            self.langgraph = LangGraphDev(served, {**self.env, "TED_LIBRARY": str(served / "library")})
+            self.langgraph.start()
+        return self.langgraph.url
 
     def close(self) -> None:
         if self.langgraph is not None:
-            self.langgraph.terminate()
-            try:
-                self.langgraph.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.langgraph.kill()
+            self.langgraph.stop()
 
 
 @pytest.fixture(scope="module")
