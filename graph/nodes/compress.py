@@ -15,14 +15,14 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, ToolCall
+from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from ted.graph.calling import Reply, call
 from ted.graph.context import Context
 from ted.graph.library import open_library
 from ted.graph.models import chat_model, model_spec
-from ted.graph.nodes.reflect import TOOL_FOR_OPERATION, editor_word_limit, uses_json
+from ted.graph.nodes.reflect import as_tool_calls, editor_word_limit, uses_json
 from ted.graph.prompting import compress_messages
 from ted.graph.state import CompressionReport, ErrorRecord, ItemState, Usage
 
@@ -84,10 +84,17 @@ class _Session:
         if self.json_mode:
             structured = chat.with_structured_output(LibraryOperations, method="json_mode", include_raw=True)
             reply = await call(structured, messages, spec=self.spec, stage="compress", item_id="library")
-            calls = [
-                ToolCall(name=TOOL_FOR_OPERATION[op.op], args=op.model_dump(exclude={"op"}), id=f"json-{n}")
-                for n, op in enumerate(reply.parsed.operations if reply.parsed is not None else [])
-            ]
+            calls = as_tool_calls(reply.parsed.operations) if reply.parsed is not None else []
+            if reply.message is not None and reply.parsed is None:
+                # The fallback below still merges the cluster; the record says why the model did not.
+                self.errors.append(
+                    ErrorRecord(
+                        item_id="library",
+                        stage="compress",
+                        kind="malformed_output",
+                        message=f"the compress model's operations were not valid: {reply.parsing_error}",
+                    )
+                )
         else:
             schemas = list(tool_schemas(COMPRESS_TOOLS, max_words=editor.max_words))
             reply = await call(

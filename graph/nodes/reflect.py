@@ -9,6 +9,7 @@ tools and falls back to JSON for an endpoint that rejects them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
@@ -164,7 +165,7 @@ def operations_done(messages: list[Any]) -> list[str]:
     return [str(m.content) for m in messages if isinstance(m, ToolMessage) and m.status != "error"]
 
 
-def _as_tool_calls(operations: list[Any]) -> list[ToolCall]:
+def as_tool_calls(operations: Sequence[Any]) -> list[ToolCall]:
     """JSON operations as the tool calls they stand for, so both modes share one apply path."""
     return [
         ToolCall(name=TOOL_FOR_OPERATION[op.op], args=op.model_dump(exclude={"op"}), id=f"json-{n}")
@@ -191,7 +192,7 @@ async def _reflect_json(state: ItemState, context: Context, spec: ModelSpec) -> 
                 "usage": usage,
             }
         if reply.parsed is not None:
-            planned = AIMessage(content=reply.text, tool_calls=_as_tool_calls(reply.parsed.operations))
+            planned = AIMessage(content=reply.text, tool_calls=as_tool_calls(reply.parsed.operations))
             return {"messages": [planned], "reflect_mode": "json", "reflect_rounds": 1, "usage": usage}
         if attempt < JSON_RETRIES:
             messages = [
