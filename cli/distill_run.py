@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
+
 from ted.cli.costs import PriceTable, cost_report
 from ted.cli.errors import CliError
 from ted.cli.output import err_console
@@ -86,7 +88,9 @@ async def _check(job: DistillJob) -> None:
         )
     for report in checked.reports:
         for note in report.notes:
-            err_console.print(f"[yellow]note:[/] {report.role} {report.model}: {note}", highlight=False)
+            err_console.print(
+                f"[yellow]note:[/] {escape(f'{report.role} {report.model}: {note}')}", highlight=False
+            )
     job.context = checked.context
     if job.simulated is None:
         job.simulated = checked.simulated
@@ -116,10 +120,11 @@ async def _embedded_tokens(
     store: ExperienceStore, items: list[dict[str, Any]], runs: int, since: datetime
 ) -> int:
     """Estimated tokens embedded: each item's query once per epoch, and each experience text written."""
-    from ted.graph.nodes.retrieve import parse_item, query_text
+    from ted.graph.nodes.retrieve import query_text
     from ted.memory import estimate_tokens
+    from ted.tasks import Item
 
-    queries = sum(estimate_tokens(query_text(parse_item(item))) for item in items) * runs
+    queries = sum(estimate_tokens(query_text(Item.model_validate(item))) for item in items) * runs
     written = [e for e in await store.list(status=None) if e.created_at >= since or e.updated_at >= since]
     return queries + sum(estimate_tokens(e.text) for e in written)
 

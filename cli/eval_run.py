@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
+
 from ted.cli.costs import PriceTable, cost_report
 from ted.cli.errors import CliError
 from ted.cli.output import err_console
@@ -161,7 +163,9 @@ async def _run(job: EvalJob) -> EvalSummary:
         checked = await preflight(job.context, roles=("student",))
         for report in checked.reports:
             for note in report.notes:
-                err_console.print(f"[yellow]note:[/] {report.role} {report.model}: {note}", highlight=False)
+                err_console.print(
+                    f"[yellow]note:[/] {escape(f'{report.role} {report.model}: {note}')}", highlight=False
+                )
         if job.simulated is None:
             job.simulated = checked.simulated
     store = await open_library(job.context)

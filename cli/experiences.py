@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,7 +14,7 @@ import click
 from ted.cli.output import console, fail, print_json, user_errors
 
 if TYPE_CHECKING:
-    from ted.memory import CompressionPlan, Experience, ExperienceStore, JournalEntry
+    from ted.memory import CompressionPlan, Experience, ExperienceStore, JournalEntry, Refusal
 
 T = TypeVar("T")
 STATUSES = ("active", "superseded", "deleted", "all")
@@ -47,6 +48,18 @@ def _run(ctx: click.Context, body: Callable[[ExperienceStore], Awaitable[T]], *,
 
 def _short(experience_id: str) -> str:
     return experience_id[:8]
+
+
+def _visible(text: str, limit: int | None = None) -> str:
+    """Text safe to print: whitespace collapsed, invisible characters shown by code, markup escaped."""
+    from rich.markup import escape
+
+    from ted.prompts.framing import CONTROL
+
+    shown = CONTROL.sub(lambda m: f"<U+{ord(m.group()):04X}>", " ".join(text.split()))
+    if limit is not None and len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return escape(shown)
 
 
 def _summary(experience: Experience) -> dict[str, Any]:
@@ -98,7 +111,9 @@ def list_command(ctx: click.Context, status: str, tags: tuple[str, ...], as_json
     for column in ("id", "text", "tags", "utility", "v"):
         table.add_column(column, overflow="fold" if column == "text" else "ellipsis")
     for e in found:
-        table.add_row(_short(e.id), e.text, ", ".join(e.tags), f"{utility(e.stats):.2f}", str(e.version))
+        table.add_row(
+            _short(e.id), _visible(e.text), ", ".join(e.tags), f"{utility(e.stats):.2f}", str(e.version)
+        )
     console.print(table)
 
 
@@ -117,7 +132,7 @@ def show_command(ctx: click.Context, experience_id: str, as_json: bool) -> None:
     if as_json:
         print_json(data)
         return
-    console.print(f"[bold]{experience.text}[/bold]", highlight=False)
+    console.print(f"[bold]{_visible(experience.text)}[/bold]", highlight=False)
     for key in ("id", "status", "version", "tags", "utility", "evidence", "student_model", "superseded_by"):
         console.print(f"  {key}: {data[key]}", highlight=False)
     console.print(f"  stats: {experience.stats.model_dump()}", highlight=False)
@@ -162,7 +177,9 @@ def search_command(ctx: click.Context, query: str, k: int, tags: tuple[str, ...]
     for column in ("score", "id", "text", "utility"):
         table.add_column(column, overflow="fold" if column == "text" else "ellipsis")
     for row in rows:
-        table.add_row(f"{row['score']:.3f}", _short(row["id"]), row["text"], f"{row['utility']:.2f}")
+        table.add_row(
+            f"{row['score']:.3f}", _short(row["id"]), _visible(row["text"]), f"{row['utility']:.2f}"
+        )
     console.print(table)
 
 
@@ -189,33 +206,118 @@ def _change(entry: JournalEntry) -> str:
     return "; ".join(parts)
 
 
+def _refused_row(refusal: Refusal, experience_id: str) -> dict[str, Any]:
+    """A refused write as a row of an experience's history."""
+    return {
+        "seq": None,
+        "op_id": refusal.op_id,
+        "kind": "refused",
+        "experience_id": experience_id,
+        "operation": refusal.kind,
+        "reason": refusal.reason.value,
+        "message": refusal.message,
+        "text": refusal.text,
+        "step": refusal.step,
+        "at": refusal.at,
+    }
+
+
+async def _full_id(store: ExperienceStore, experience_id: str) -> str:
+    from ted.memory import ExperienceNotFound
+
+    try:
+        return await store.resolve_id(experience_id)
+    except ExperienceNotFound:
+        # A rollback may have removed it, or it was never stored (a refused import): its records remain.
+        return experience_id
+
+
+def _print_refusals(refusals: list[Refusal], experience_id: str | None) -> None:
+    from rich.table import Table
+
+    title = f"{len(refusals)} refused writes" + (f" of {experience_id}" if experience_id else "")
+    table = Table(title=title)
+    for column in ("op id", "kind", "targets", "reason", "text"):
+        table.add_column(column, overflow="fold")
+    for r in refusals:
+        targets = ", ".join(_short(i) for i in r.experience_ids)
+        table.add_row(_visible(r.op_id), r.kind, targets, r.reason.value, _visible(r.text, 80))
+    console.print(table)
+
+
 @experiences.command("history")
-@click.argument("experience_id")
+@click.argument("experience_id", required=False)
+@click.option(
+    "--refused", is_flag=True, help="Only the writes refused for their text: of ID, or of the whole library."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def history_command(ctx: click.Context, experience_id: str, as_json: bool) -> None:
-    """Every recorded change of one experience (ID may be a unique prefix)."""
+def history_command(ctx: click.Context, experience_id: str | None, refused: bool, as_json: bool) -> None:
+    """Every recorded change of one experience, and the writes to it that were refused (ID may be a prefix).
 
-    async def body(store: ExperienceStore) -> list[JournalEntry]:
+    With --refused, only the refused writes (op id, kind, targets, reason, text): of ID, or of the
+    whole library when no ID is given.
+    """
+    if experience_id is None and not refused:
+        fail("give an experience ID, or --refused to list every refused write")
+
+    async def refusals(store: ExperienceStore) -> tuple[str | None, list[Refusal]]:
+        full_id = None if experience_id is None else await _full_id(store, experience_id)
+        return full_id, await store.refusals(full_id)
+
+    if refused:
+        full_id, found = _run(ctx, refusals)
+        if as_json:
+            print_json(found)
+        else:
+            _print_refusals(found, full_id)
+        return
+
+    async def body(store: ExperienceStore) -> tuple[str, list[JournalEntry], list[Refusal]]:
         from ted.memory import ExperienceNotFound
 
+        assert experience_id is not None
+        full_id, found = await refusals(store)
+        assert full_id is not None
         try:
-            full_id = await store.resolve_id(experience_id)
+            entries = await store.history(full_id)
         except ExperienceNotFound:
-            full_id = experience_id  # a rollback may have removed it; its history remains
-        return await store.history(full_id)
+            if not found:
+                raise
+            entries = []
+        return full_id, entries, found
 
-    entries = _run(ctx, body)
+    from ted.memory import JournalEntry
+
+    full_id, entries, found = _run(ctx, body)
+    # Journal entries and refusals, by time; sorting is stable, so a tie keeps the journal's order.
+    rows: list[tuple[datetime, JournalEntry | Refusal]] = sorted(
+        [*((e.at, e) for e in entries), *((r.at, r) for r in found)], key=lambda row: row[0]
+    )
     if as_json:
-        print_json(entries)
+        print_json(
+            [item if isinstance(item, JournalEntry) else _refused_row(item, full_id) for _, item in rows]
+        )
         return
     from rich.table import Table
 
-    table = Table(title=f"history of {entries[0].experience_id}")
+    table = Table(title=f"history of {full_id}")
     for column in ("version", "kind", "at", "step", "reason", "change"):
         table.add_column(column, overflow="fold")
-    for e in entries:
-        table.add_row(str(e.seq), e.kind, f"{e.at:%Y-%m-%d %H:%M:%S}", e.step or "", e.reason, _change(e))
+    for at, item in rows:
+        when = f"{at:%Y-%m-%d %H:%M:%S}"
+        if isinstance(item, JournalEntry):
+            table.add_row(
+                str(item.seq),
+                item.kind,
+                when,
+                item.step or "",
+                _visible(item.reason),
+                _visible(_change(item)),
+            )
+        else:
+            change = f"{item.kind} refused: {item.text}"
+            table.add_row("", "refused", when, item.step or "", item.reason.value, _visible(change, 120))
     console.print(table)
 
 
@@ -279,9 +381,10 @@ def export_command(ctx: click.Context, file: Path, markdown: bool, include_inact
 def import_command(ctx: click.Context, file: Path, embeddings: str | None) -> None:
     """Import a JSON export or a JSONL file ({"text": ...} per line) into the library, creating it if needed.
 
-    The file is checked completely before anything is written.
+    The file is checked completely before anything is written. Experiences whose text the library
+    refuses are left out and listed (see `ted experiences history --refused`).
     """
-    from ted.memory import ExperienceStore, get_embeddings, import_file, read_import_file
+    from ted.memory import ExperienceStore, ImportResult, get_embeddings, import_file, read_import_file
 
     with user_errors():
         read_import_file(file)
@@ -290,20 +393,28 @@ def import_command(ctx: click.Context, file: Path, embeddings: str | None) -> No
         fail("no library given: pass --library PATH or set TED_LIBRARY")
     library = options.library
 
-    async def main() -> tuple[int, int]:
+    async def main() -> ImportResult:
         chosen = get_embeddings(embeddings) if embeddings else None
         store = await ExperienceStore.aopen(library, embeddings=chosen, chroma_url=options.chroma_url)
         try:
-            result = await import_file(store, file)
+            return await import_file(store, file)
         finally:
             store.close()
-        return len(result.imported), len(result.skipped)
 
     with user_errors():
-        imported, skipped = asyncio.run(main())
+        result = asyncio.run(main())
+    refused = f", {len(result.refused)} refused" if result.refused else ""
     console.print(
-        f"imported {imported} experiences ({skipped} already present) into {library}", highlight=False
+        f"imported {len(result.imported)} experiences ({len(result.skipped)} already present{refused}) "
+        f"into {library}",
+        highlight=False,
     )
+    for refusal in result.refused:
+        console.print(
+            f"  refused {_visible(', '.join(refusal.experience_ids))}: {refusal.reason.value}: "
+            f"{_visible(refusal.message)}",
+            highlight=False,
+        )
 
 
 @experiences.command("rollback")

@@ -76,6 +76,12 @@ def _config(options: dict[str, Any]) -> SimConfig:
 )
 @click.option("--timeout-hold", type=float, default=30.0, show_default=True, help="Seconds a timeout holds.")
 @click.option("--strict", is_flag=True, help="Answer 400 to requests that quote no known puzzle.")
+@click.option(
+    "--obey-injections",
+    is_flag=True,
+    help="Simulate a hijacked model (hostile-data tests): the student echoes and the reflecting teacher "
+    "stores every 'Add this experience to the library: ...' line it is shown.",
+)
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), help="Append request records (JSONL).")
 @click.option("--json", "as_json", is_flag=True, help="Print the address as one JSON line on stdout.")
 def serve(

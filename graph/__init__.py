@@ -1,6 +1,8 @@
 """The TED graphs and their configuration.
 
 - `Context`: every run-time setting, with descriptions (LangGraph's ``context_schema``).
+- `ServedContext`: the context of a run over the LangGraph API; it refuses changes to deployment
+  settings (endpoints, keys, library location ...), see SECURITY.md.
 - `build_item_graph()`: the per-item state machine ``retrieve -> {student x N, teacher} -> reflect ->
   record -> [compress]``.
 - `build_distill_graph()` / `compile_distill_graph(checkpointer=..., store=...)`: the dataset loop
@@ -9,10 +11,11 @@
 - `compress_library(context, ...)`: one compression of a library, outside any graph.
 
 The compiled graphs that `langgraph.json` serves are ``ted.graph.distill:graph`` and
-``ted.graph.solve:graph``; they carry no checkpointer or store (the server provides them).
+``ted.graph.solve:graph``; they carry no checkpointer or store (the server provides them), and check
+each run's context as a `ServedContext`. The builders default to `Context`, for host apps and the CLI.
 """
 
-from ted.graph.context import Context
+from ted.graph.context import Context, ServedContext
 from ted.graph.distill import build_distill_graph, compile_distill_graph
 from ted.graph.errors import ConfigurationError, ModelCallError, TedGraphError
 from ted.graph.item_graph import build_item_graph
@@ -24,6 +27,7 @@ __all__ = [
     "ConfigurationError",
     "Context",
     "ModelCallError",
+    "ServedContext",
     "TedGraphError",
     "build_distill_graph",
     "build_item_graph",

@@ -10,7 +10,7 @@ from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
 
-from ted.graph.errors import describe_model_error
+from ted.graph.errors import describe_model_error, safe_cause
 from ted.graph.models import ModelSpec
 from ted.graph.state import ErrorRecord, Stage, Usage
 
@@ -71,7 +71,7 @@ async def call(
             raise
         error = describe_model_error(exc, spec)
         if error.fatal:
-            raise error from exc
+            raise error from safe_cause(exc, spec)
         record = ErrorRecord(item_id=item_id, stage=stage, kind=error.kind, message=str(error))
         return Reply(None, [], [record])
     parsed, parsing_error = None, None

@@ -11,8 +11,10 @@ item and tool call, so a re-executed step changes the library once.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
+import re
 import uuid
 from typing import Any, Literal
 
@@ -21,14 +23,18 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from ted.graph.context import Context
+from ted.graph.admission import ItemRejected, admit_item
+from ted.graph.context import Context, ServedContext
 from ted.graph.item_graph import graph as item_graph
 from ted.graph.library import open_library
 from ted.graph.nodes.compress import compress_library
-from ted.graph.nodes.retrieve import parse_item
 from ted.graph.state import BatchProgress, DistillInput, DistillOutput, DistillState
 
 DEFAULT_BATCH_SIZE = 8
+MAX_BATCH = 256
+MAX_EPOCHS = 100
+# Run ids prefix library operation ids, so they stay plain.
+RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def _batches(state: DistillState) -> list[list[int]]:
@@ -49,22 +55,34 @@ def _epoch_of(state: DistillState, step: int) -> int:
     return step // per_epoch
 
 
-async def start(state: DistillState) -> dict[str, Any]:
-    """Validate the items and name the run."""
-    items = state.get("items")
+def _admit_items(items: object, context: Context) -> None:
     if not isinstance(items, list) or not items:
-        raise ValueError("distill needs a non-empty list of items")
+        raise ItemRejected("distill needs a non-empty list of items")
     seen: set[str] = set()
     for position, raw in enumerate(items):
         try:
-            item = parse_item(raw)
-        except ValueError as exc:
-            raise ValueError(f"item {position}: {exc}") from exc
+            item = admit_item(raw, context)
+        except ItemRejected as exc:
+            raise ItemRejected(f"item {position}: {exc}") from exc
         if item.id in seen:
-            raise ValueError(f"item {position}: the id {item.id!r} appears twice")
+            raise ItemRejected(f"item {position}: the id {item.id!r} appears twice")
         seen.add(item.id)
-    if state.get("epochs", 1) < 1 or state.get("batch_size", DEFAULT_BATCH_SIZE) < 1:
-        raise ValueError("epochs and batch_size must be at least 1")
+
+
+def _check_run_options(state: DistillState) -> None:
+    for name, default, high in (("epochs", 1, MAX_EPOCHS), ("batch_size", DEFAULT_BATCH_SIZE, MAX_BATCH)):
+        value = state.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise ValueError(f"{name} must be a whole number from 1 to {high}, not {value!r}")
+    run_id = state.get("run_id")
+    if run_id is not None and not (isinstance(run_id, str) and RUN_ID.match(run_id)):
+        raise ValueError("run_id must be 1 to 64 letters, digits, '.', '_' or '-'")
+
+
+async def start(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Validate the items and the run's options, and name the run."""
+    _check_run_options(state)
+    await asyncio.to_thread(_admit_items, state.get("items"), runtime.context)
     return {"run_id": state.get("run_id") or uuid.uuid4().hex[:12], "step": 0, "items_since_compress": 0}
 
 
@@ -96,14 +114,15 @@ async def after_batch(state: DistillState, runtime: Runtime[Context]) -> dict[st
     """Add the batch to the learning curve and decide whether to compress."""
     step = state.get("step", 0)
     epoch = _epoch_of(state, step)
-    batch_ids = {str(state["items"][i]["id"]) for i in _batches(state)[step]}
+    batches = _batches(state)
+    batch_ids = {str(state["items"][i]["id"]) for i in batches[step]}
     done = [r for r in state.get("results", []) if r["epoch"] == epoch and r["item_id"] in batch_ids]
     store = await open_library(runtime.context)
     size = await store.count()
     point = BatchProgress(
         step=step,
         epoch=epoch,
-        items_done=sum(len(_batches(state)[s]) for s in range(step + 1)),
+        items_done=sum(len(batch) for batch in batches[: step + 1]),
         correct=sum(r["correct"] for r in done),
         graded=sum(r["graded"] for r in done),
         library_size=size,
@@ -147,10 +166,16 @@ async def finish(state: DistillState, runtime: Runtime[Context]) -> dict[str, An
     return await _compress(state, runtime.context)
 
 
-def build_distill_graph() -> StateGraph[DistillState, Context, DistillInput, DistillOutput]:
-    """The uncompiled dataset loop; compile it with a checkpointer to make runs resumable."""
+def build_distill_graph(
+    context_schema: type[Context] = Context,
+) -> StateGraph[DistillState, Context, DistillInput, DistillOutput]:
+    """The uncompiled dataset loop; compile it with a checkpointer to make runs resumable.
+
+    ``context_schema`` is what LangGraph builds from a run's ``context`` dict: `ServedContext` for
+    graphs served over the API, which refuses run contexts that change deployment settings.
+    """
     builder = StateGraph(
-        DistillState, context_schema=Context, input_schema=DistillInput, output_schema=DistillOutput
+        DistillState, context_schema=context_schema, input_schema=DistillInput, output_schema=DistillOutput
     )
     builder.add_node(start)
     builder.add_node("distill_item", item_graph)
@@ -167,10 +192,11 @@ def build_distill_graph() -> StateGraph[DistillState, Context, DistillInput, Dis
 
 
 def compile_distill_graph(
-    *, checkpointer: Any = None, store: Any = None
+    *, checkpointer: Any = None, store: Any = None, context_schema: type[Context] = Context
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The dataset loop compiled with the caller's checkpointer and store (both optional)."""
-    return build_distill_graph().compile(checkpointer=checkpointer, store=store, name="distill")
+    return build_distill_graph(context_schema).compile(checkpointer=checkpointer, store=store, name="distill")
 
 
-graph = compile_distill_graph()
+graph = compile_distill_graph(context_schema=ServedContext)
+"""The graph `langgraph.json` serves: run contexts are checked as `ServedContext` (see SECURITY.md)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,8 +14,16 @@ class TedGraphError(Exception):
     """Base of the errors a user of the graphs can act on."""
 
 
-class ConfigurationError(TedGraphError):
+class ConfigurationError(TedGraphError, ValueError):
     """The context does not describe a usable setup (no endpoint, bad value)."""
+
+
+class SettingNotAllowed(ConfigurationError):
+    """A run over the API tried to change a deployment setting, or to leave the library root."""
+
+    def __init__(self, message: str, *, setting: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class ModelCallError(TedGraphError):
@@ -23,6 +33,34 @@ class ModelCallError(TedGraphError):
         super().__init__(message)
         self.kind = kind
         self.fatal = fatal
+
+
+# Environment variables whose names say they hold a secret; their values never go into a message.
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+_REDACTED = "[redacted]"
+
+
+def redact(text: str, *variables: str | None) -> str:
+    """``text`` with the value of every secret in the environment replaced by ``[redacted]``.
+
+    Secrets are the values of ``variables`` (e.g. a model's API key variable, whatever its name) and of
+    every variable whose name contains KEY, TOKEN, SECRET, PASSWORD or CREDENTIAL. Values shorter than
+    six characters are left alone: they cannot be told from ordinary words.
+    """
+    names = {name for name in os.environ if _SECRET_NAME.search(name)}
+    names.update(name for name in variables if name)
+    values = {os.environ[name] for name in names if len(os.environ.get(name, "")) >= 6}
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, _REDACTED)
+    return text
+
+
+def safe_cause(exc: BaseException, spec: ModelSpec) -> BaseException | None:
+    """``exc`` as the cause to chain to a `ModelCallError`, or None when its text holds a secret.
+
+    Tracebacks print the cause's message, and they end up in server logs.
+    """
+    return exc if redact(str(exc), spec.api_key_env) == str(exc) else None
 
 
 def _mentions(exc: BaseException, *words: str) -> bool:
@@ -35,7 +73,16 @@ def describe_model_error(exc: BaseException, spec: ModelSpec) -> ModelCallError:
 
     ``fatal`` marks failures that will repeat for every item (wrong key, unreachable server, a model
     without vision or tool support): a run should stop on them rather than record each item as failed.
+    The message never holds a secret, even when the endpoint echoed one back (`redact`).
     """
+    error = _describe(exc, spec)
+    message = redact(str(error), spec.api_key_env)
+    if message == str(error):
+        return error
+    return ModelCallError(message, kind=error.kind, fatal=error.fatal)
+
+
+def _describe(exc: BaseException, spec: ModelSpec) -> ModelCallError:
     import openai
 
     where = spec.base_url or "api.openai.com"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ted.graph.context import Context
@@ -19,7 +18,7 @@ _lock = threading.Lock()
 def _open(context: Context) -> ExperienceStore:
     from ted.memory import ExperienceStore, get_embeddings
 
-    key = (str(Path(context.library).expanduser().resolve()), context.chroma_url, context.embeddings)
+    key = (str(context.library_folder()), context.chroma_url, context.embeddings)
     with _lock:
         if key not in _stores:
             _stores[key] = ExperienceStore.open(

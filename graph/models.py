@@ -97,6 +97,13 @@ def resolve_api_key(spec: ModelSpec) -> str:
     )
 
 
+# Async HTTP clients belong to the event loop that created them, so both caches are per loop.
+_cache: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[ModelSpec, ChatOpenAI]] = (
+    weakref.WeakKeyDictionary()
+)
+_http_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+
 def _http_client() -> Any:
     """One async HTTP client per event loop, shared by every model on it.
 
@@ -127,13 +134,6 @@ def build_chat_model(spec: ModelSpec) -> ChatOpenAI:
         max_retries=spec.max_retries,
         http_async_client=_http_client(),
     )
-
-
-# Async HTTP clients belong to the event loop that created them, so both caches are per loop.
-_cache: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[ModelSpec, ChatOpenAI]] = (
-    weakref.WeakKeyDictionary()
-)
-_http_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
 
 def chat_model(context: Context, role: Role, *, temperature: float | None = None) -> ChatOpenAI:

@@ -26,7 +26,7 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field
 
 from ted.graph.context import Context, Role
-from ted.graph.errors import ModelCallError, describe_model_error
+from ted.graph.errors import ModelCallError, describe_model_error, safe_cause
 from ted.graph.models import ModelSpec, build_chat_model, model_spec, resolve_api_key
 
 PREFLIGHT_TIMEOUT = 30.0
@@ -111,7 +111,7 @@ async def _list_models(spec: ModelSpec) -> tuple[list[str] | None, bool, list[st
     except (openai.APIConnectionError, openai.AuthenticationError, openai.PermissionDeniedError) as exc:
         error = describe_model_error(exc, spec)
         if error.fatal:
-            raise error from exc
+            raise error from safe_cause(exc, spec)
         return None, False, [str(error)]
     except openai.APIStatusError:
         return None, False, []  # many servers do not list models; the chat probe still checks the name
@@ -140,9 +140,11 @@ async def _probe(spec: ModelSpec, *, tools: bool, served: list[str] | None) -> s
         error = describe_model_error(exc, spec)
         if error.kind == "model_not_found" and served:
             shown = ", ".join(served[:10]) + (", ..." if len(served) > 10 else "")
-            raise ModelCallError(f"{error}; it serves: {shown}", kind=error.kind, fatal=True) from exc
+            raise ModelCallError(f"{error}; it serves: {shown}", kind=error.kind, fatal=True) from safe_cause(
+                exc, spec
+            )
         if error.fatal:
-            raise error from exc
+            raise error from safe_cause(exc, spec)
         return f"the check request failed ({error.kind}): {error}"
     return None
 

@@ -1,4 +1,9 @@
-"""Messages for each role, built from the prompt templates, the item and its images."""
+"""Messages for each role, built from the prompt templates, the item and its images.
+
+Everything that comes from a dataset or a model (questions, options, answers, attempts, solutions,
+experiences) goes into a prompt only inside a frame (`ted.prompts.framing`); what lies outside the
+frames is ours: the templates, the benchmark's answer instruction, labels, counts and verdicts.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,19 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from ted.graph.context import Context
 from ted.graph.state import InjectedExperience, TeacherSolution, Trajectory
 from ted.prompts import compress, reflect, render, student, teacher
-from ted.tasks import Item, format_question, render_prompt
+from ted.prompts.framing import (
+    ATTEMPT,
+    CORRECT_ANSWER,
+    EXPERIENCE,
+    MERGE_GROUP,
+    PROBLEM,
+    REWRITE_GROUP,
+    SOLUTION,
+    frame,
+    group,
+)
+from ted.tasks import Item
+from ted.tasks.scoring import format_question, prompt_parts
 
 # Attempts are shown to the reflecting model in full up to this many characters each; beyond it, the
 # start and the end (where the answer is) are kept.
@@ -27,27 +44,41 @@ def _content(text: str, images: Sequence[str]) -> list[str | dict[str, Any]]:
     return parts
 
 
-def experience_lines(injected: Sequence[InjectedExperience]) -> str:
-    """One ``[E1] text`` line per experience."""
-    return "\n".join(f"[{e['label']}] {e['text']}" for e in injected)
+def experience_frames(labelled: Sequence[tuple[str, str]]) -> list[str]:
+    """One ``<experience label="E1">`` frame per ``(label, text)`` pair."""
+    return [frame(EXPERIENCE, text, label=label) for label, text in labelled]
+
+
+def _injected(injected: Sequence[InjectedExperience]) -> str:
+    return "\n".join(experience_frames([(e["label"], e["text"]) for e in injected]))
+
+
+def task(item: Item) -> str:
+    """The item's problem, framed, with the benchmark's answer instruction outside the frame.
+
+    The instruction comes before or after the problem as the benchmark's official prompt puts it.
+    """
+    question, instruction, instruction_first = prompt_parts(item)
+    problem = frame(PROBLEM, question)
+    return f"{instruction}\n{problem}" if instruction_first else f"{problem}\n{instruction}"
 
 
 def student_messages(
     context: Context, item: Item, images: Sequence[str], injected: Sequence[InjectedExperience]
 ) -> list[BaseMessage]:
-    """The student's prompt: the injected experiences, the question, how to answer and cite."""
-    experiences = render(student.EXPERIENCES, lines=experience_lines(injected)) if injected else ""
+    """The student's prompt: the injected experiences, the problem, how to answer and cite."""
+    experiences = render(student.EXPERIENCES, experiences=_injected(injected)) if injected else ""
     return [
         SystemMessage(render(context.student_system_prompt, experiences=experiences)),
-        HumanMessage(_content(render(student.USER, problem=render_prompt(item)), images)),
+        HumanMessage(_content(render(student.USER, task=task(item)), images)),
     ]
 
 
 def teacher_messages(context: Context, item: Item, images: Sequence[str]) -> list[BaseMessage]:
-    """The teacher's prompt: the question alone, without the library."""
+    """The teacher's prompt: the problem alone, without the library."""
     return [
         SystemMessage(render(context.teacher_system_prompt)),
-        HumanMessage(_content(render(teacher.USER, problem=render_prompt(item)), images)),
+        HumanMessage(_content(render(teacher.USER, task=task(item)), images)),
     ]
 
 
@@ -56,6 +87,17 @@ def _shorten(text: str, limit: int = MAX_ATTEMPT_CHARS) -> str:
         return text
     half = limit // 2
     return f"{text[:half]}\n[... {len(text) - limit} characters left out ...]\n{text[-half:]}"
+
+
+def _attempt(number: int, trajectory: Trajectory) -> str:
+    # The parsed answer is read from model text, so it goes inside the frame, never into an attribute.
+    content = render(
+        reflect.ATTEMPT,
+        answer=trajectory["answer"] or reflect.NO_ANSWER_READ,
+        response=_shorten(trajectory["response"]),
+    )
+    verdict = "correct" if trajectory["correct"] else "wrong"
+    return frame(ATTEMPT, content, number=str(number), verdict=verdict)
 
 
 def reflect_messages(
@@ -70,20 +112,12 @@ def reflect_messages(
 ) -> list[BaseMessage]:
     """The reflecting teacher's prompt: problem, truth, its solution, the graded attempts, the experiences."""
     graded = [t for t in sorted(trajectories, key=lambda t: t["index"]) if t["error"] is None]
-    attempts = "\n\n".join(
-        render(
-            reflect.ATTEMPT,
-            number=str(n),
-            verdict=("correct" if t["correct"] else f"wrong (answered {t['answer'] or 'nothing readable'})"),
-            response=_shorten(t["response"]),
-        )
-        for n, t in enumerate(graded, start=1)
-    )
+    attempts = "\n\n".join(_attempt(n, t) for n, t in enumerate(graded, start=1))
     right = sum(t["correct"] for t in graded)
     if solution is None or solution["error"] is not None:
-        teacher_text = "(not available)"
+        teacher_text = reflect.NO_SOLUTION
     else:
-        teacher_text = _shorten(solution["response"])
+        teacher_text = frame(SOLUTION, _shorten(solution["response"]))
     system = render(
         context.reflect_system_prompt,
         max_words=str(context.max_words),
@@ -92,12 +126,12 @@ def reflect_messages(
     )
     user = render(
         reflect.USER,
-        question=format_question(item),
-        answer=_truth(item),
-        teacher_solution=teacher_text,
+        problem=frame(PROBLEM, format_question(item)),
+        answer=frame(CORRECT_ANSWER, _truth(item)),
+        solution=teacher_text,
         summary=f"{right} of {len(graded)} correct",
-        attempts=attempts or "(no attempt could be graded)",
-        experiences=experience_lines(injected) or "(none)",
+        attempts=attempts or reflect.NO_ATTEMPTS,
+        experiences=_injected(injected) or reflect.NO_EXPERIENCES,
     )
     return [SystemMessage(system), HumanMessage(_content(user, images))]
 
@@ -123,12 +157,12 @@ def compress_messages(
     """
     sections = []
     if cluster:
-        sections.append(render(compress.MERGE_SECTION, lines="\n".join(f"[{lb}] {t}" for lb, t in cluster)))
+        sections.append(render(compress.MERGE_SECTION, group=group(MERGE_GROUP, experience_frames(cluster))))
     if verbose:
         sections.append(
             render(
                 compress.REWRITE_SECTION,
-                lines="\n".join(f"[{lb}] {t}" for lb, t in verbose),
+                group=group(REWRITE_GROUP, experience_frames(verbose)),
                 max_words=str(context.max_words),
             )
         )

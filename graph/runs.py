@@ -29,7 +29,7 @@ CHECKPOINT_FILE = "runs.sqlite"
 
 def checkpoint_path(context: Context) -> Path:
     """Where the runs of ``context.library`` keep their checkpoints."""
-    return Path(context.library).expanduser() / CHECKPOINT_FILE
+    return context.library_folder() / CHECKPOINT_FILE
 
 
 async def run_status(run_id: str, context: Context, *, checkpoints: Path | None = None) -> str:

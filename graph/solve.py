@@ -11,16 +11,18 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from ted.graph.context import Context
+from ted.graph.context import Context, ServedContext
 from ted.graph.nodes.retrieve import retrieve_for_solve
 from ted.graph.nodes.rollout import solve_student
 from ted.graph.state import SolveInput, SolveOutput, SolveState
 
 
-def build_solve_graph() -> StateGraph[SolveState, Context, SolveInput, SolveOutput]:
-    """The uncompiled solve graph."""
+def build_solve_graph(
+    context_schema: type[Context] = Context,
+) -> StateGraph[SolveState, Context, SolveInput, SolveOutput]:
+    """The uncompiled solve graph; ``context_schema`` as in `build_distill_graph`."""
     builder = StateGraph(
-        SolveState, context_schema=Context, input_schema=SolveInput, output_schema=SolveOutput
+        SolveState, context_schema=context_schema, input_schema=SolveInput, output_schema=SolveOutput
     )
     builder.add_node("retrieve", retrieve_for_solve)
     builder.add_node("student", solve_student)
@@ -31,10 +33,11 @@ def build_solve_graph() -> StateGraph[SolveState, Context, SolveInput, SolveOutp
 
 
 def compile_solve_graph(
-    *, checkpointer: Any = None, store: Any = None
+    *, checkpointer: Any = None, store: Any = None, context_schema: type[Context] = Context
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The solve graph compiled with the caller's checkpointer and store (both optional)."""
-    return build_solve_graph().compile(checkpointer=checkpointer, store=store, name="solve")
+    return build_solve_graph(context_schema).compile(checkpointer=checkpointer, store=store, name="solve")
 
 
-graph = compile_solve_graph()
+graph = compile_solve_graph(context_schema=ServedContext)
+"""The graph `langgraph.json` serves: run contexts are checked as `ServedContext` (see SECURITY.md)."""

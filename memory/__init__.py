@@ -3,10 +3,13 @@
 Public API:
 
 - Data: `Experience`, `Status`, `Origin`, `Provenance`, `UsageStats`, `ScoredExperience`,
-  `JournalEntry`, `OperationRecord`; `utility` and `evidence` (the documented usefulness score).
-- The store: `ExperienceStore` (open/aopen, add, add_many, get, update, delete, merge, search,
-  nearest, neighbours, list, count, record_usage, history, rollback, version/current_version; every
-  change journaled and idempotent per operation id).
+  `JournalEntry`, `OperationRecord`, `Refusal`, `RefusalReason`, `InsertResult`; `utility` and
+  `evidence` (the documented usefulness score).
+- The store: `ExperienceStore` (open/aopen, add, add_many, insert, get, update, delete, merge, search,
+  nearest, neighbours, list, count, record_usage, history, refusals, rollback,
+  version/current_version; every change journaled and idempotent per operation id).
+- Screening: `screen_text` (what the library refuses to store, with reason codes), `item_fragments`
+  (the parts of an item an experience learned from it must not copy), `MAX_TEXT_CHARS`.
 - Embeddings: `get_embeddings`, `MiniLMEmbeddings` (default, offline), `HashEmbeddings` (model-free),
   `openai_embeddings`, `embedding_model_name`.
 - Retrieval: `retrieve`, `rank`, `pack`, `estimate_tokens`.
@@ -17,7 +20,7 @@ Public API:
 - Transfer: `export_json`, `export_markdown`, `export_library`, `import_file`, `read_import_file`,
   `LibraryExport`, `ImportResult`.
 - Errors: `LibraryError` and its subclasses `LibraryNotFound`, `EmbeddingMismatch`,
-  `ExperienceNotFound`, `InactiveExperience`, `VersionConflict`, `ImportFormatError`,
+  `ExperienceNotFound`, `InactiveExperience`, `VersionConflict`, `ImportFormatError`, `TextRefused`,
   `ToolInputError`, `UnknownLabel`.
 
 Importing this package loads neither Chroma nor torch; they load when a library or the MiniLM model
@@ -40,6 +43,7 @@ from ted.memory.errors import (
     InactiveExperience,
     LibraryError,
     LibraryNotFound,
+    TextRefused,
     ToolInputError,
     UnknownLabel,
     VersionConflict,
@@ -47,16 +51,20 @@ from ted.memory.errors import (
 from ted.memory.labels import LabelBook, render_experiences
 from ted.memory.models import (
     Experience,
+    InsertResult,
     JournalEntry,
     OperationRecord,
     Origin,
     Provenance,
+    Refusal,
+    RefusalReason,
     ScoredExperience,
     Status,
     UsageStats,
 )
 from ted.memory.operations import AddOp, DeleteOp, LibraryOperations, MergeOp, Operation, UpdateOp, VoteOp
 from ted.memory.retrieval import estimate_tokens, pack, rank, retrieve
+from ted.memory.screening import MAX_TEXT_CHARS, item_fragments, screen_text
 from ted.memory.store import ExperienceStore
 from ted.memory.tools import TOOL_NAMES, create_memory_tools, tool_schemas
 from ted.memory.transfer import (
@@ -71,6 +79,7 @@ from ted.memory.transfer import (
 from ted.memory.utility import evidence, utility
 
 __all__ = [
+    "MAX_TEXT_CHARS",
     "TOOL_NAMES",
     "AddOp",
     "AppliedOperation",
@@ -85,6 +94,7 @@ __all__ = [
     "ImportFormatError",
     "ImportResult",
     "InactiveExperience",
+    "InsertResult",
     "JournalEntry",
     "LabelBook",
     "LibraryEditor",
@@ -98,8 +108,11 @@ __all__ = [
     "OperationRecord",
     "Origin",
     "Provenance",
+    "Refusal",
+    "RefusalReason",
     "ScoredExperience",
     "Status",
+    "TextRefused",
     "ToolInputError",
     "UnknownLabel",
     "UpdateOp",
@@ -116,6 +129,7 @@ __all__ = [
     "export_markdown",
     "get_embeddings",
     "import_file",
+    "item_fragments",
     "openai_embeddings",
     "pack",
     "plan_compression",
@@ -123,6 +137,7 @@ __all__ = [
     "read_import_file",
     "render_experiences",
     "retrieve",
+    "screen_text",
     "tool_schemas",
     "utility",
 ]

@@ -10,21 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from ted.memory.database import Transaction, text_sha
-from ted.memory.errors import ExperienceNotFound, InactiveExperience, LibraryError, VersionConflict
+from ted.memory.errors import ExperienceNotFound, InactiveExperience, VersionConflict
 from ted.memory.models import Experience, Origin, Provenance, Status, UsageStats, utc_now
 
 
 def normalize_tags(tags: Iterable[str]) -> list[str]:
     """Tags are stripped, lower-cased and de-duplicated, in their first order."""
     return list(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))
-
-
-def clean_text(text: str) -> str:
-    """The text with surrounding whitespace removed; an empty text is an error."""
-    cleaned = " ".join(text.split())
-    if not cleaned:
-        raise LibraryError("the experience text is empty; write the advice itself")
-    return cleaned
 
 
 def _union(*lists: Iterable[str]) -> list[str]:

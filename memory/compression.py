@@ -13,7 +13,8 @@ An experience appears in at most one of these lists (prune, then clusters, then 
 `apply_plan` carries a plan out through the journal: merges (with the texts a model wrote, or the
 text of the cluster's most useful member), rewrites, then deletions. Every change has an operation id
 derived from the plan, so applying the same plan twice changes the library once; members that changed
-status since the plan was made are left alone.
+status since the plan was made are left alone, and so is a merge or rewrite whose text the library
+refuses (the refusal is recorded and listed in the result).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from ted.memory.clustering import clusters_from_pairs, similar_pairs
-from ted.memory.models import Experience, Origin, Status
+from ted.memory.errors import TextRefused
+from ted.memory.models import Experience, Origin, Refusal, Status
 from ted.memory.utility import evidence, utility
 
 if TYPE_CHECKING:
@@ -61,6 +63,9 @@ class CompressionResult(BaseModel):
     pruned: list[str] = Field(default_factory=list)
     evicted: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list, description="Parts left alone, with the reason.")
+    refused: list[Refusal] = Field(
+        default_factory=list, description="Merges and rewrites left undone because their text was refused."
+    )
 
 
 def _usefulness(experience: Experience) -> tuple[float, float, str, str]:
@@ -142,6 +147,12 @@ async def plan_compression(
     )
 
 
+def _refused(result: CompressionResult, part: str, refused: TextRefused) -> None:
+    result.skipped.append(f"{part}: text refused ({refused.reason.value})")
+    if refused.refusal is not None:
+        result.refused.append(refused.refusal)
+
+
 def _key(ids: Sequence[str]) -> str:
     return hashlib.sha256("|".join(sorted(ids)).encode()).hexdigest()[:16]
 
@@ -176,27 +187,35 @@ async def apply_plan(
             continue
         ids = [e.id for e in members]
         text = (merged_texts or {}).get(n) or members[0].text
-        merged = await store.merge(
-            ids,
-            text,
-            op_id=f"{prefix}merge/{_key(ids)}",
-            reason=plan.reasons.get(ids[0], "near-duplicates"),
-            step=step,
-        )
+        try:
+            merged = await store.merge(
+                ids,
+                text,
+                op_id=f"{prefix}merge/{_key(ids)}",
+                reason=plan.reasons.get(ids[0], "near-duplicates"),
+                step=step,
+            )
+        except TextRefused as refused:
+            _refused(result, f"cluster {n}", refused)
+            continue
         result.merged.append((ids, merged.id))
     for experience_id, text in (rewritten or {}).items():
         current = await store.get(experience_id)
         if current.status is not Status.ACTIVE:
             result.skipped.append(f"rewrite {experience_id}: no longer active")
             continue
-        await store.update(
-            experience_id,
-            text=text,
-            origin=Origin.REWRITE,
-            op_id=f"{prefix}rewrite/{experience_id}",
-            reason=plan.reasons.get(experience_id, "rewrite"),
-            step=step,
-        )
+        try:
+            await store.update(
+                experience_id,
+                text=text,
+                origin=Origin.REWRITE,
+                op_id=f"{prefix}rewrite/{experience_id}",
+                reason=plan.reasons.get(experience_id, "rewrite"),
+                step=step,
+            )
+        except TextRefused as refused:
+            _refused(result, f"rewrite {experience_id}", refused)
+            continue
         result.rewritten.append(experience_id)
     for kind, ids, done in (("prune", plan.prune, result.pruned), ("evict", plan.evict, result.evicted)):
         for experience_id in ids:

@@ -9,8 +9,11 @@ Tables: ``experiences`` (current state, one JSON document per id), ``vectors`` (
 by the sha256 of the text, so a restored old text needs no new embedding), ``journal`` (one row per
 change of one experience, with before and after; its ``seq`` is the library version), ``operations``
 (one row per applied operation id, with its result), ``index_pending`` (ids whose index entry may
-be stale) and ``neighbours`` (each active experience's nearest neighbours when its text was last
-indexed: derived data, kept with the index, from which near-duplicates are found without queries).
+be stale), ``neighbours`` (each active experience's nearest neighbours when its text was last
+indexed: derived data, kept with the index, from which near-duplicates are found without queries)
+and ``refusals`` (writes refused for their text, one row per refused text of an operation; outside the
+journal, so a refusal never changes the library version). ``CREATE TABLE IF NOT EXISTS`` gives a
+library made before a table existed that table when it is opened.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ted.memory.errors import LibraryError
-from ted.memory.models import Experience, JournalEntry, OperationRecord, Status, utc_now
+from ted.memory.models import Experience, JournalEntry, OperationRecord, Refusal, Status, utc_now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,7 +45,14 @@ CREATE TABLE IF NOT EXISTS operations (
     first_seq INTEGER, last_seq INTEGER, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS index_pending (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS neighbours (id TEXT PRIMARY KEY, ids TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS refusals (
+    op_id TEXT NOT NULL, position INTEGER NOT NULL, kind TEXT NOT NULL, targets TEXT NOT NULL,
+    text TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, step TEXT, at TEXT NOT NULL,
+    PRIMARY KEY (op_id, position));
 """
+
+REFUSED_TEXT_CHARS = 2000
+"""How much of a refused text is kept."""
 
 
 def text_sha(text: str) -> str:
@@ -343,7 +353,53 @@ class LibraryDatabase:
             )
             db.executemany("DELETE FROM neighbours WHERE id = ?", [(i,) for i in retired])
 
+    def refusals(self, *, op_id: str | None = None) -> list[Refusal]:
+        """The recorded refusals (of one operation, if ``op_id`` is given), oldest first."""
+        query = "SELECT op_id, position, kind, targets, text, reason, message, step, at FROM refusals"
+        with self._read() as db:
+            if op_id is None:
+                rows = db.execute(f"{query} ORDER BY rowid").fetchall()
+            else:
+                rows = db.execute(f"{query} WHERE op_id = ? ORDER BY rowid", (op_id,)).fetchall()
+        return [
+            Refusal(
+                op_id=row_op_id,
+                position=position,
+                kind=kind,
+                experience_ids=json.loads(targets),
+                text=text,
+                reason=reason,
+                message=message,
+                step=step,
+                at=at,
+            )
+            for row_op_id, position, kind, targets, text, reason, message, step, at in rows
+        ]
+
     # -- writes --------------------------------------------------------------------------------
+
+    def record_refusal(self, refusal: Refusal) -> Refusal:
+        """Keep a refusal, unless its operation and position were recorded before; returns the kept one.
+
+        A resumed run that repeats a refused operation thus records it once. The journal is not
+        touched, so the library version stays as it was.
+        """
+        with self._read() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO refusals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    refusal.op_id,
+                    refusal.position,
+                    refusal.kind,
+                    json.dumps(refusal.experience_ids),
+                    refusal.text[:REFUSED_TEXT_CHARS],
+                    refusal.reason.value,
+                    refusal.message,
+                    refusal.step,
+                    refusal.at.isoformat(),
+                ),
+            )
+        return next(r for r in self.refusals(op_id=refusal.op_id) if r.position == refusal.position)
 
     def apply(
         self, op_id: str, kind: str, change: Callable[[Transaction], list[Experience]]

@@ -1,8 +1,11 @@
 """`LibraryEditor`: one model's session of edits to the library (for one item, or one compression).
 
 It turns operations that speak in labels into store calls with ids, provenance and operation ids,
-and answers with a short message the model can read. Mistakes the model can fix (an unknown label, an
-empty or overlong text, a second vote) raise `ToolInputError` with a message that says what to do.
+and answers with a short message the model can read. Mistakes the model can fix (an unknown label, a
+second vote, a text the screening refuses) raise `ToolInputError` with a message that says what to
+do. Texts are screened with the library's rules plus the editor's own: its word limit and the
+fragments of the item being learned from (`ted.memory.screening`); a refused text is recorded in
+the library's refusals before the error is raised.
 """
 
 from __future__ import annotations
@@ -13,11 +16,21 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel
 
 from ted.memory.changes import normalize_tags
-from ted.memory.errors import LibraryError, ToolInputError
+from ted.memory.errors import LibraryError, TextRefused, ToolInputError
 from ted.memory.labels import LabelBook
-from ted.memory.models import Experience, OperationRecord, Origin, Provenance, Status, UsageStats
+from ted.memory.models import (
+    Experience,
+    OperationRecord,
+    Origin,
+    Provenance,
+    RefusedKind,
+    Status,
+    UsageStats,
+)
 from ted.memory.operations import AddOp, DeleteOp, MergeOp, Operation, UpdateOp, VoteOp
+from ted.memory.screening import screen_text
 from ted.memory.utility import utility
+from ted.prompts.framing import EXPERIENCE, frame
 
 if TYPE_CHECKING:
     from ted.memory.store import ExperienceStore
@@ -44,7 +57,9 @@ class LibraryEditor:
             epoch) is a different operation.
         step: The run step, recorded in the journal.
         duplicate_threshold: An add whose nearest active experience is at least this similar adds nothing.
-        max_words: The longest experience text accepted.
+        max_words: The longest experience text accepted, in words.
+        forbidden: Fragments of the item being learned from (its answer, its options) that no text
+            may copy; `ted.memory.screening.item_fragments` makes them from an item.
     """
 
     def __init__(
@@ -59,6 +74,7 @@ class LibraryEditor:
         step: str | None = None,
         duplicate_threshold: float = 0.92,
         max_words: int = 60,
+        forbidden: Sequence[str] = (),
     ) -> None:
         self.store = store
         self.labels = labels if labels is not None else LabelBook()
@@ -69,21 +85,21 @@ class LibraryEditor:
         self.step = step
         self.duplicate_threshold = duplicate_threshold
         self.max_words = max_words
+        self.forbidden = list(forbidden)
         self.applied: list[AppliedOperation] = []
         self.votes: dict[str, Literal["helpful", "harmful"]] = {}
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _text(self, text: str) -> str:
-        words = text.split()
-        if not words:
-            raise ToolInputError("the text is empty; write the experience itself as one short rule")
-        if len(words) > self.max_words:
-            raise ToolInputError(
-                f"the text has {len(words)} words; keep an experience to at most {self.max_words} words: "
-                "one general rule, no details of this item"
+    async def _text(self, text: str, *, op_id: str, kind: RefusedKind, targets: Sequence[str] = ()) -> str:
+        """The screened text; a refusal is recorded in the library, then raised for the model to fix."""
+        try:
+            return screen_text(text, max_words=self.max_words, forbidden=self.forbidden)
+        except TextRefused as refused:
+            await self.store.record_refusal(
+                refused, op_id=op_id, kind=kind, text=text, experience_ids=targets, step=self.step
             )
-        return " ".join(words)
+            raise ToolInputError(str(refused)) from refused
 
     async def _active(self, label: str) -> Experience:
         experience = await self.store.get(self.labels.resolve(label))
@@ -130,9 +146,10 @@ class LibraryEditor:
             return await self._add(op, op_id)
         if isinstance(op, UpdateOp):
             before = await self._active(op.label)
+            kind: RefusedKind = "rewrite" if self.origin is Origin.REWRITE else "update"
             after = await self.store.update(
                 before.id,
-                text=self._text(op.text),
+                text=await self._text(op.text, op_id=op_id, kind=kind, targets=[before.id]),
                 origin=self.origin,
                 source_items=self.source_items,
                 op_id=op_id,
@@ -149,7 +166,7 @@ class LibraryEditor:
         return await self._vote(op, op_id)
 
     async def _add(self, op: AddOp, op_id: str) -> str:
-        text = self._text(op.text)
+        text = await self._text(op.text, op_id=op_id, kind="add")
         nearest = await self.store.nearest(text, k=1)
         if nearest and nearest[0].similarity >= self.duplicate_threshold:
             existing = nearest[0].experience
@@ -185,7 +202,7 @@ class LibraryEditor:
             raise ToolInputError("a merge needs at least two different experiences; give two or more labels")
         merged = await self.store.merge(
             ids,
-            self._text(op.text),
+            await self._text(op.text, op_id=op_id, kind="merge", targets=ids),
             source_items=self.source_items,
             op_id=op_id,
             reason=op.reason,
@@ -215,8 +232,14 @@ class LibraryEditor:
         found = await self.store.search(query, k=k)
         if not found:
             return "The library holds no experiences yet."
+        # Stored texts are data to the model, framed like the experiences of its prompt.
         return "\n".join(
-            f"[{self.labels.label(hit.experience.id)}] {hit.experience.text} "
-            f"(similarity {hit.similarity:.2f}, utility {utility(hit.experience.stats):.2f})"
+            frame(
+                EXPERIENCE,
+                hit.experience.text,
+                label=self.labels.label(hit.experience.id),
+                similarity=f"{hit.similarity:.2f}",
+                utility=f"{utility(hit.experience.stats):.2f}",
+            )
             for hit in found
         )

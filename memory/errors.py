@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ted.memory.models import Refusal, RefusalReason
+
 
 class LibraryError(Exception):
     """Base class of every error the experience library raises on purpose."""
@@ -29,6 +34,20 @@ class VersionConflict(LibraryError):
     def __init__(self, message: str, *, current_version: int) -> None:
         super().__init__(message)
         self.current_version = current_version
+
+
+class TextRefused(LibraryError):
+    """An experience text was refused by the library's screening; nothing was written.
+
+    Attributes:
+        reason: A short machine-readable code, one of `RefusalReason`.
+        refusal: The journaled record of the refusal, once the library has recorded it.
+    """
+
+    def __init__(self, message: str, *, reason: RefusalReason) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.refusal: Refusal | None = None
 
 
 class ImportFormatError(LibraryError):

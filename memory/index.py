@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ted.memory.errors import LibraryError
+from ted.memory.heap import scrub_freed_memory
 from ted.memory.models import Experience
 
 # Chroma's defaults (ef_search 100, 16 neighbours) lose recall on dense text embeddings at 100k
@@ -69,6 +70,7 @@ def _connect(folder: Path | None, url: str | None) -> Any:
     settings = Settings(anonymized_telemetry=False)
     if url is None:
         assert folder is not None
+        scrub_freed_memory()  # no stale process memory (API keys) in the index files
         return chromadb.PersistentClient(path=str(folder), settings=settings)
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:

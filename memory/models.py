@@ -1,9 +1,10 @@
-"""The data of the experience library: experiences, their provenance and statistics, journal entries."""
+"""The data of the experience library: experiences, provenance, statistics, journal entries, refusals."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,3 +120,46 @@ class OperationRecord(BaseModel):
     )
     last_seq: int | None
     at: datetime
+
+
+class RefusalReason(StrEnum):
+    """Why the library refused to store a text (see `ted.memory.screening`)."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    TOO_MANY_WORDS = "too_many_words"
+    CONTROL_CHARACTER = "control_character"
+    CHAT_TOKEN = "chat_token"
+    ROLE_PREFIX = "role_prefix"
+    DELIMITER = "delimiter"
+    ITEM_LEAK = "item_leak"
+
+
+RefusedKind = Literal["add", "update", "merge", "rewrite", "import"]
+"""The operations that write experience text, and so can be refused."""
+
+
+class Refusal(BaseModel):
+    """A write the library refused because of its text; kept apart from the journal (no version)."""
+
+    op_id: str = Field(description="The operation that was refused.")
+    position: int = Field(
+        default=0, description="Which text of the operation (an add of many, an import), from 0."
+    )
+    kind: RefusedKind = Field(description="add, update, merge, rewrite or import.")
+    experience_ids: list[str] = Field(
+        default_factory=list,
+        description="The experiences the write targeted (the imported id for an import; none for an add).",
+    )
+    text: str = Field(description="The refused text, cut to its first 2,000 characters.")
+    reason: RefusalReason
+    message: str = Field(description="What the writer was told to do instead.")
+    step: str | None = Field(default=None, description="The run step that tried the write, if any.")
+    at: datetime
+
+
+class InsertResult(BaseModel):
+    """What `ExperienceStore.insert` did."""
+
+    added: list[Experience] = Field(description="The experiences added, in the order given.")
+    refused: list[Refusal] = Field(description="The experiences refused for their text, with the reasons.")

@@ -18,7 +18,14 @@ from ted.memory import changes
 from ted.memory.database import LibraryDatabase
 from ted.memory.errors import ExperienceNotFound
 from ted.memory.index import VectorIndex, Vectors, tag_filter, to_array
-from ted.memory.models import Experience, JournalEntry, OperationRecord, ScoredExperience, Status
+from ted.memory.models import (
+    Experience,
+    JournalEntry,
+    OperationRecord,
+    Refusal,
+    ScoredExperience,
+    Status,
+)
 
 NEIGHBOUR_LINKS = 8
 """Nearest neighbours recorded for each experience when it is indexed."""
@@ -151,6 +158,17 @@ class LibraryReader:
         if not entries:
             raise ExperienceNotFound(f"no experience with id {id!r} in library {self.path}")
         return entries
+
+    async def refusals(self, experience_id: str | None = None) -> builtins.list[Refusal]:
+        """Writes the library refused for their text, oldest first.
+
+        Args:
+            experience_id: Only the refused writes that targeted this experience (None: all of them).
+        """
+        found = await asyncio.to_thread(self._db.refusals)
+        if experience_id is None:
+            return found
+        return [r for r in found if experience_id in r.experience_ids]
 
     async def find_operation(self, op_id: str) -> OperationRecord | None:
         """The record of an applied operation, or None if ``op_id`` was never applied."""

@@ -8,11 +8,13 @@ A library is a folder::
 
 Every change is one operation with an id. If that id is already in the journal, the call changes
 nothing and returns the recorded result; that is how a resumed run avoids repeating an operation.
-Changes are atomic (one SQLite transaction, a compare-and-set even across processes) and safe under
-many concurrent coroutines and threads; the vector index follows each commit and is repaired on open
-if a crash left it behind. An embedded Chroma index belongs to one process at a time: processes that
-share a library should use a Chroma server. All methods that touch disk, Chroma or a model run in
-worker threads and never block the event loop.
+Every text an operation would store is screened first (`ted.memory.screening`): a refused text
+changes nothing, is recorded (see `refusals`) and raises `TextRefused`; an import leaves out only the
+refused experiences. Changes are atomic (one SQLite transaction, a compare-and-set even across
+processes) and safe under many concurrent coroutines and threads; the vector index follows each
+commit and is repaired on open if a crash left it behind. An embedded Chroma index belongs to one
+process at a time: processes that share a library should use a Chroma server. All methods that touch
+disk, Chroma or a model run in worker threads and never block the event loop.
 
 Example:
     >>> store = ExperienceStore.open("library", embeddings=HashEmbeddings())  # doctest: +SKIP
@@ -33,17 +35,22 @@ from langchain_core.embeddings import Embeddings
 
 from ted.memory import changes
 from ted.memory.database import LibraryDatabase, Transaction, text_sha
-from ted.memory.errors import EmbeddingMismatch, LibraryError
+from ted.memory.errors import EmbeddingMismatch, LibraryError, TextRefused
 from ted.memory.index import VectorIndex, Vectors, to_array
 from ted.memory.library import open_library
 from ted.memory.models import (
     Experience,
+    InsertResult,
     Origin,
     Provenance,
+    Refusal,
+    RefusedKind,
     Status,
     UsageStats,
+    utc_now,
 )
 from ted.memory.reader import NEIGHBOUR_LINKS, LibraryReader
+from ted.memory.screening import screen_text
 
 # One write lock per library folder in this process, so that index updates follow commit order.
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
@@ -213,6 +220,63 @@ class ExperienceStore(LibraryReader):
     ) -> builtins.list[Experience]:
         return await asyncio.to_thread(self._write, op_id or _new_id(), kind, change)
 
+    async def _replay(self, op_id: str | None, kind: str) -> builtins.list[Experience] | None:
+        """The recorded result of operation ``op_id`` if it was applied before, else None."""
+        if op_id is None or await asyncio.to_thread(self._db.operation, op_id) is None:
+            return None
+        return await self._apply(op_id, kind, lambda t: [])
+
+    async def record_refusal(
+        self,
+        refused: TextRefused,
+        *,
+        op_id: str,
+        kind: RefusedKind,
+        text: str,
+        experience_ids: Sequence[str] = (),
+        position: int = 0,
+        step: str | None = None,
+    ) -> Refusal:
+        """Record a write refused for its text, once per ``op_id`` and ``position``; sets ``refused.refusal``.
+
+        The store calls it for what its own screening refuses; a writer with rules of its own (the
+        editor's word limit and item fragments) calls it for those. The library version stays as it was.
+
+        Args:
+            refused: The refusal, with its reason and message.
+            op_id: The refused operation.
+            kind: add, update, merge, rewrite or import.
+            text: The refused text (the first 2,000 characters are kept).
+            experience_ids: The experiences the write targeted.
+            position: Which text of the operation was refused, for operations with several.
+            step: The run step, if any.
+        """
+        refusal = Refusal(
+            op_id=op_id,
+            position=position,
+            kind=kind,
+            experience_ids=list(experience_ids),
+            text=text,
+            reason=refused.reason,
+            message=str(refused),
+            step=step,
+            at=utc_now(),
+        )
+        refused.refusal = await asyncio.to_thread(self._db.record_refusal, refusal)
+        return refused.refusal
+
+    async def _screened(
+        self, text: str, *, op_id: str, kind: RefusedKind, experience_ids: Sequence[str], step: str | None
+    ) -> str:
+        """``text`` as stored, after screening; a refusal is recorded, then raised."""
+        try:
+            return screen_text(text)
+        except TextRefused as refused:
+            await self.record_refusal(
+                refused, op_id=op_id, kind=kind, text=text, experience_ids=experience_ids, step=step
+            )
+            raise
+
     async def _vectors(self, texts: Sequence[str]) -> dict[str, bytes]:
         """Vectors (float32 bytes) by text hash; texts seen before are not embedded again."""
         shas = [text_sha(t) for t in texts]
@@ -250,7 +314,11 @@ class ExperienceStore(LibraryReader):
         reason: str = "",
         step: str | None = None,
     ) -> Experience:
-        """Add a new active experience (provenance defaults to a manual origin)."""
+        """Add a new active experience (provenance defaults to a manual origin).
+
+        Raises:
+            TextRefused: the text was refused (and the refusal recorded); nothing was added.
+        """
         added = await self.add_many(
             [text],
             tags=[tags],
@@ -277,13 +345,29 @@ class ExperienceStore(LibraryReader):
         """Add many experiences in one operation (one transaction, one index batch).
 
         ``vectors``, if given, are used instead of embedding the texts (bulk loads, benchmarks).
+
+        Raises:
+            TextRefused: a text was refused; every refused text is recorded, none of the texts is added.
         """
-        if op_id is not None and await asyncio.to_thread(self._db.operation, op_id) is not None:
-            # Already applied: no need to embed anything, the journal returns the recorded result.
-            return await self._apply(op_id, "add", lambda t: [])
-        cleaned = [changes.clean_text(t) for t in texts]
-        if tags is not None and len(tags) != len(cleaned):
-            raise LibraryError(f"add_many got {len(cleaned)} texts but {len(tags)} tag lists")
+        replayed = await self._replay(op_id, "add")
+        if replayed is not None:
+            # Already applied: no need to screen or embed anything, the journal has the result.
+            return replayed
+        op_id = op_id or _new_id()
+        if tags is not None and len(tags) != len(texts):
+            raise LibraryError(f"add_many got {len(texts)} texts but {len(tags)} tag lists")
+        cleaned: builtins.list[str] = []
+        refusals: builtins.list[TextRefused] = []
+        for position, text in enumerate(texts):
+            try:
+                cleaned.append(screen_text(text))
+            except TextRefused as refused:
+                await self.record_refusal(
+                    refused, op_id=op_id, kind="add", text=text, position=position, step=step
+                )
+                refusals.append(refused)
+        if refusals:
+            raise refusals[0]
         if vectors is None:
             by_sha = await self._vectors(cleaned)
         else:
@@ -309,17 +393,45 @@ class ExperienceStore(LibraryReader):
 
     async def insert(
         self, experiences: Sequence[Experience], *, op_id: str | None = None, reason: str = ""
-    ) -> builtins.list[Experience]:
+    ) -> InsertResult:
         """Import complete experiences (ids, statistics, provenance kept); ids already present are skipped.
 
-        Returns the experiences that were added.
+        An experience whose text is refused is left out and its refusal recorded; the others are
+        imported, as one operation.
+
+        Returns:
+            The experiences added, and the refusals (on a repeat of ``op_id``: the recorded ones).
         """
-        by_sha = await self._vectors([e.text for e in experiences])
-        return await self._apply(
+        replayed = await self._replay(op_id, "import")
+        if op_id is not None and replayed is not None:
+            recorded = await asyncio.to_thread(self._db.refusals, op_id=op_id)
+            return InsertResult(added=replayed, refused=recorded)
+        op_id = op_id or _new_id()
+        present = await asyncio.to_thread(self._db.get_many, [e.id for e in experiences])
+        accepted: builtins.list[Experience] = []
+        refused: builtins.list[Refusal] = []
+        for position, experience in enumerate(experiences):
+            if experience.id in present:
+                continue  # skipped: an experience already in the library is neither screened nor changed
+            try:
+                accepted.append(experience.model_copy(update={"text": screen_text(experience.text)}))
+            except TextRefused as exc:
+                refusal = await self.record_refusal(
+                    exc,
+                    op_id=op_id,
+                    kind="import",
+                    text=experience.text,
+                    experience_ids=[experience.id],
+                    position=position,
+                )
+                refused.append(refusal)
+        by_sha = await self._vectors([e.text for e in accepted])
+        added = await self._apply(
             op_id,
             "import",
-            lambda t: changes.insert(t, experiences, by_sha, kind="import", reason=reason, step=None),
+            lambda t: changes.insert(t, accepted, by_sha, kind="import", reason=reason, step=None),
         )
+        return InsertResult(added=added, refused=refused)
 
     async def update(
         self,
@@ -342,8 +454,18 @@ class ExperienceStore(LibraryReader):
             ExperienceNotFound: no experience has this id.
             InactiveExperience: the experience was superseded or deleted.
             VersionConflict: ``expected_version`` is given and the experience has moved on.
+            TextRefused: the new text was refused (and the refusal recorded); nothing changed.
         """
-        new_text = None if text is None else changes.clean_text(text)
+        replayed = await self._replay(op_id, "update")
+        if replayed is not None:
+            return replayed[0]
+        op_id = op_id or _new_id()
+        kind: RefusedKind = "rewrite" if origin is Origin.REWRITE else "update"
+        new_text = (
+            None
+            if text is None
+            else await self._screened(text, op_id=op_id, kind=kind, experience_ids=[id], step=step)
+        )
         # Embed before the transaction, which must stay short and never wait for a model.
         by_sha = {} if new_text is None else await self._vectors([new_text])
 
@@ -390,11 +512,18 @@ class ExperienceStore(LibraryReader):
 
         The new experience has origin merge, ``merged_from`` = ``ids``, the union of their source items
         (plus ``source_items``) and tags (unless ``tags`` is given), and the sum of their usage counts.
+
+        Raises:
+            TextRefused: the text was refused (and the refusal recorded); nothing changed.
         """
         distinct = list(dict.fromkeys(ids))
         if len(distinct) < 2:
             raise LibraryError("a merge needs at least two different experiences")
-        cleaned = changes.clean_text(text)
+        replayed = await self._replay(op_id, "merge")
+        if replayed is not None:
+            return replayed[0]
+        op_id = op_id or _new_id()
+        cleaned = await self._screened(text, op_id=op_id, kind="merge", experience_ids=distinct, step=step)
         by_sha = await self._vectors([cleaned])
         merged = Experience(
             id=_new_id(),

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ted.memory.changes import normalize_tags
 from ted.memory.errors import ImportFormatError
-from ted.memory.models import Experience, Origin, Provenance, Status, utc_now
+from ted.memory.models import Experience, Origin, Provenance, Refusal, Status, utc_now
 
 if TYPE_CHECKING:
     from ted.memory.store import ExperienceStore
@@ -66,6 +66,9 @@ class ImportResult(BaseModel):
     format: Literal["json", "jsonl"]
     imported: list[str] = Field(description="Ids of the experiences added.")
     skipped: list[str] = Field(description="Ids already in the library, left as they were.")
+    refused: list[Refusal] = Field(
+        default_factory=list, description="Experiences left out because their text was refused, and why."
+    )
 
 
 async def export_library(store: ExperienceStore, *, include_inactive: bool = False) -> LibraryExport:
@@ -156,7 +159,8 @@ def _parse_jsonl(path: Path, text: str) -> list[Experience]:
         experiences.append(
             Experience(
                 id=experience_id,
-                text=text_value,
+                # As written: collapsing whitespace first would hide characters that screening refuses.
+                text=parsed.text,
                 tags=normalize_tags(parsed.tags),
                 provenance=Provenance(origin=Origin.IMPORT),
             )
@@ -194,15 +198,19 @@ async def import_file(
     """Import a JSON export or minimal JSONL into ``store`` as one journaled operation.
 
     Experiences keep their ids, statistics and provenance (JSONL lines get origin import and the
-    store's student model); ids already in the library are skipped.
+    store's student model); ids already in the library are skipped. An experience whose text the
+    library refuses is left out, recorded with its reason, and listed in ``refused``; the rest is
+    imported.
     """
     fmt, experiences = await asyncio.to_thread(read_import_file, path)
     if fmt == "jsonl":
         experiences = [e.model_copy(update={"student_model": store.student_model}) for e in experiences]
-    added = await store.insert(experiences, op_id=op_id, reason=reason or f"import of {Path(path).name}")
-    added_ids = {e.id for e in added}
+    result = await store.insert(experiences, op_id=op_id, reason=reason or f"import of {Path(path).name}")
+    added = {e.id for e in result.added}
+    refused = {i for r in result.refused for i in r.experience_ids}
     return ImportResult(
         format=fmt,
-        imported=[e.id for e in experiences if e.id in added_ids],
-        skipped=[e.id for e in experiences if e.id not in added_ids],
+        imported=[e.id for e in experiences if e.id in added],
+        skipped=[e.id for e in experiences if e.id not in added and e.id not in refused],
+        refused=result.refused,
     )

@@ -4,6 +4,7 @@
 - `ted.prompts.teacher`: the teacher solving on its own.
 - `ted.prompts.reflect`: the teacher comparing attempts and editing the library.
 - `ted.prompts.compress`: merging near-duplicates and rewriting verbose experiences.
+- `ted.prompts.framing`: the tags that frame untrusted text (dataset rows, model output) as data.
 - `render(template, **values)`: fills a template; a missing or unused value raises `PromptError`.
 """
 

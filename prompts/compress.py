@@ -1,28 +1,39 @@
-"""What the compressing model sees: near-duplicate clusters to merge, verbose entries to rewrite."""
+"""What the compressing model sees: near-duplicate clusters to merge, verbose entries to rewrite.
 
-SYSTEM = """You compress a library of experiences that a student model reads before solving problems. Each \
+A cluster arrives in a merge group frame and the verbose experiences in a rewrite group frame, each
+experience in its own frame inside (`ted.prompts.framing`).
+"""
+
+from ted.prompts.framing import EXPERIENCE, MERGE_GROUP, REWRITE_GROUP, data_rule
+
+SYSTEM = (
+    """You compress a library of experiences that a student model reads before solving problems. Each \
 experience is general, actionable advice for a class of problems. Keep every distinct piece of advice, drop \
-repetition, and write each result in at most {max_words} words.{protocol}"""
+repetition, and write each result in at most {max_words} words. Each experience is shown in its own tag \
+with a label (E1, E2, ...); refer to it by that label.
+
+"""
+    + data_rule(MERGE_GROUP, REWRITE_GROUP, EXPERIENCE)
+    + "{protocol}"
+)
 
 TOOLS_PROTOCOL = """
 
 Act through the tools: merge_experiences for a group of near-duplicates, update_experience to rewrite a \
 verbose experience. When you are done, reply with one short sentence and no tool call."""
 
+# Filled into {protocol} as a value, not rendered as a template, so its braces are literal.
 JSON_PROTOCOL = """
 
 Reply with one JSON object and nothing else, of the form
-{{"operations": [ ... ]}}
+{"operations": [ ... ]}
 where each operation is one of
-{{"op": "merge", "labels": ["E1", "E2"], "text": "...", "reason": "..."}}
-{{"op": "update", "label": "E3", "text": "...", "reason": "..."}}"""
+{"op": "merge", "labels": ["E1", "E2"], "text": "...", "reason": "..."}
+{"op": "update", "label": "E3", "text": "...", "reason": "..."}"""
 
-MERGE_SECTION = """## Near-duplicates to merge
-{lines}
+MERGE_SECTION = """These experiences are near-duplicates; merge them into one experience:
+{group}"""
 
-Merge these into one experience."""
-
-REWRITE_SECTION = """## Verbose experiences to rewrite
-{lines}
-
-Rewrite each of these in at most {max_words} words, keeping its meaning."""
+REWRITE_SECTION = """These experiences are verbose; rewrite each of them in at most {max_words} words, \
+keeping its meaning:
+{group}"""

@@ -2,14 +2,17 @@
 
 It serves chat completions (images, tools, tool_choice, JSON mode, streaming, usage) and /v1/models
 on loopback. The model name picks the role: a name containing "student" is the student, any other
-the teacher. Everything it produces is marked as simulated (``system_fingerprint: "ted-sim"`` and
-the ``x-ted-simulated: true`` header). It exists to test and benchmark the pipeline, never to claim
+the teacher. It reads our prompts through `ted.prompts.framing`: the puzzle by its question, the
+injected experiences from their frames, the kind of work from the tools on offer or the frames
+shown. Everything it produces is marked as simulated (``system_fingerprint: "ted-sim"`` and the
+``x-ted-simulated: true`` header). It exists to test and benchmark the pipeline, never to claim
 model quality.
 
 Public API:
     World: the puzzles the models know (`World.from_items`, `World.from_dataset`).
     SimServer: the server; a context manager with `base_url`, `port`, `log`, `start()`, `stop()`.
-    SimConfig: seed, probabilities of the world, latency, fault rates.
+    SimConfig: seed, probabilities of the world, latency, fault rates, and a hijacked mode for
+        hostile-data tests (``obey_injections``).
     FixedLatency, UniformLatency, LogNormalLatency, parse_latency: latency models.
     RequestRecord: one entry of the request log.
     SimError, WorldError, ConfigError: errors.

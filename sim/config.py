@@ -167,6 +167,15 @@ class SimConfig(BaseModel):
         default=False,
         description="Answer 400 when a request names no puzzle of the world (instead of a generic reply).",
     )
+    obey_injections: bool = Field(
+        default=False,
+        description="Simulate a hijacked model, for tests with hostile data: the student copies into its "
+        "response every line of its problem of the form 'Add this experience to the library: <payload>' "
+        "(in any case), and the reflecting teacher adds, once each, the payload of every such line anywhere "
+        "in what it is shown (problem, attempts, solution, experiences) as an experience, with the "
+        "look-alike brackets of defusing turned back into ASCII. Off by default; nothing else about the "
+        "world changes.",
+    )
 
     @field_validator("latency", mode="before")
     @classmethod

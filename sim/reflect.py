@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ted.sim.config import SimConfig
-from ted.sim.experiences import experience_lines
+from ted.sim.experiences import experiences_in
 from ted.sim.operations import Operation
 from ted.sim.request import SYSTEM_ROLES, ChatRequest
 from ted.sim.world import World
@@ -33,7 +33,7 @@ def reflect(
         return []
     operations: list[Operation] = []
     carried = False
-    for label, text in experience_lines(request.text(*SYSTEM_ROLES, "user")):
+    for label, text in experiences_in(request.text(*SYSTEM_ROLES, "user")):
         skill = skill_of(text)
         if skill == family.name:
             carried = True

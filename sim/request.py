@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ted.prompts.framing import ATTEMPT, CORRECT_ANSWER, MERGE_GROUP, PROBLEM, REWRITE_GROUP, framed
 from ted.sim.errors import SimError
 
 Role = Literal["student", "teacher"]
@@ -154,6 +155,18 @@ class ChatRequest:
         return ""
 
     @property
+    def problem(self) -> str:
+        """The content of the problem frames of the user messages, else all their text (unframed requests)."""
+        user = self.text("user")
+        frames = [content for _, content in framed(PROBLEM, user)]
+        return "\n".join(frames) if frames else user
+
+    def shows(self, *tags: str) -> bool:
+        """Whether the user messages hold a frame with one of these tags."""
+        user = self.text("user")
+        return any(framed(tag, user) for tag in tags)
+
+    @property
     def has_tool_results(self) -> bool:
         """Whether tool results came back after the last user message (the tool loop's later turns)."""
         for message in reversed(self.messages):
@@ -178,9 +191,10 @@ class ChatRequest:
         """Which work the request asks for, decided as our pipeline asks for it.
 
         Memory tools on offer decide first (add_experience: reflect; merge_experiences alone: compress);
-        then JSON mode, by the first line of the system message ("reflect" or "compress"), else a
-        structured answer; other tools on offer also mean a structured answer; everything else is a
-        puzzle to solve.
+        then JSON mode, by the frames the prompt shows (merge or rewrite groups: compress; a correct
+        answer or graded attempts: reflect), else by the first line of the system message ("reflect"
+        or "compress"), else a structured answer; other tools on offer also mean a structured answer;
+        everything else is a puzzle to solve.
         """
         tools = self.usable_tools
         if REFLECT_TOOL in tools:
@@ -188,6 +202,10 @@ class ChatRequest:
         if COMPRESS_TOOL in tools:
             return "compress"
         if self.json_mode:
+            if self.shows(MERGE_GROUP, REWRITE_GROUP):
+                return "compress"
+            if self.shows(CORRECT_ANSWER, ATTEMPT):
+                return "reflect"
             line = self.first_system_line
             if re.search(r"\breflect", line, re.IGNORECASE):
                 return "reflect"

@@ -7,6 +7,7 @@ import random
 from ted.sim.compress import DONE as COMPRESSED
 from ted.sim.compress import compress
 from ted.sim.config import SimConfig
+from ted.sim.injections import obeyed
 from ted.sim.operations import operations_reply
 from ted.sim.reflect import DONE as REFLECTED
 from ted.sim.reflect import reflect
@@ -19,8 +20,8 @@ from ted.tasks.items import Item
 
 
 def find_item(request: ChatRequest, world: World) -> Item | None:
-    """The puzzle the request quotes: looked for in the user messages first, then everywhere."""
-    return world.find(request.text("user")) or world.find(request.text())
+    """The puzzle the request quotes: looked for in its problem, then the user messages, then everywhere."""
+    return world.find(request.problem) or world.find(request.text("user")) or world.find(request.text())
 
 
 def respond(
@@ -29,7 +30,8 @@ def respond(
     """One reply (one choice) to a request about ``item``, by the request's kind.
 
     - reflect / compress: library operations, as tool calls (then a final text once the tool results
-      are back) or as JSON in JSON mode;
+      are back) or as JSON in JSON mode; with ``obey_injections``, a reflection also adds every
+      injected payload it is shown;
     - structured: JSON content following the schema, or a call of the first usable tool with arguments
       that follow its parameters (then a final text once the tool results are back);
     - solve: free text ending in ``Answer: ...``.
@@ -44,6 +46,9 @@ def respond(
             operations = compress(request)
         else:
             operations = reflect(request, item, world, config, rng) if item is not None else []
+            if config.obey_injections:
+                family = world.family_of(item) if item is not None else None
+                operations += obeyed(request.text("user"), [family.name] if family else [])
         return operations_reply(operations, offered=tools, json_mode=request.json_mode, rng=rng, done=done)
     solution = solve(request, item, world, config, rng) if item is not None else None
     if kind == "structured":

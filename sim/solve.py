@@ -6,7 +6,8 @@ import random
 from dataclasses import dataclass, field
 
 from ted.sim.config import SimConfig
-from ted.sim.experiences import experience_lines
+from ted.sim.experiences import experiences_in
+from ted.sim.injections import injected_lines
 from ted.sim.request import SYSTEM_ROLES, ChatRequest
 from ted.sim.world import World
 from ted.tasks.items import Item
@@ -43,7 +44,8 @@ def solve(request: ChatRequest, item: Item, world: World, config: SimConfig, rng
 
     The student is right with ``p_student_skill`` when an injected experience carries its puzzle's skill,
     else with ``p_student_base``; it cites the skill lines, and now and then another label (more often
-    when wrong). The teacher is right with ``p_teacher`` and states the skill in its reasoning.
+    when wrong). The teacher is right with ``p_teacher`` and states the skill in its reasoning. With
+    ``obey_injections``, the student also copies every injection line of its problem into its reasoning.
     """
     family = world.family_of(item)
     title = family.title if family else "this question"
@@ -53,7 +55,7 @@ def solve(request: ChatRequest, item: Item, world: World, config: SimConfig, rng
         key_idea = f" Key idea: {family.skill}" if family else ""
         reasoning = f"Simulated teacher reasoning about {title}.{key_idea} Working it through gives {answer}."
         return Solution(item, answer, correct, reasoning, student=False)
-    injected = experience_lines(request.text(*SYSTEM_ROLES, "user"))
+    injected = experiences_in(request.text(*SYSTEM_ROLES, "user"))
     skill_lines = [
         (label, text) for label, text in injected if family is not None and skill_of(text) == family.name
     ]
@@ -70,4 +72,6 @@ def solve(request: ChatRequest, item: Item, world: World, config: SimConfig, rng
         )
     else:
         reasoning = f"Simulated student reasoning about {title}. Judging from the picture, it is {answer}."
+    if config.obey_injections:
+        reasoning = "\n".join([reasoning, *injected_lines(request.problem)])
     return Solution(item, answer, correct, reasoning, cited)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from ted.prompts.framing import defuse
 from ted.sim.errors import WorldError
 from ted.tasks.items import Item
 from ted.tasks.synth import FAMILIES, Family
@@ -20,7 +21,9 @@ KEY_LENGTH = 32
 class World:
     """Items the simulated models recognise by their question text.
 
-    Question texts must be unique: a request names its puzzle by quoting the question.
+    Question texts must be unique: a request names its puzzle by quoting the question. Prompts frame
+    the question as data (`ted.prompts.framing.frame`), which defuses it; a question that defusing
+    changes (a chat token, a control character) is recognised in its defused form too.
     """
 
     def __init__(self, items: Iterable[Item]) -> None:
@@ -35,10 +38,15 @@ class World:
                 )
             by_question[item.question] = item
         self._items = by_question
-        self._key_length = min([KEY_LENGTH, *(len(question) for question in by_question)])
-        self._by_key: dict[str, list[str]] = {}
+        # What a request may quote -> the question it stands for.
+        self._quoted = {question: question for question in by_question}
         for question in by_question:
-            self._by_key.setdefault(question[: self._key_length], []).append(question)
+            self._quoted.setdefault(defuse(question).strip(), question)
+        self._quoted.pop("", None)
+        self._key_length = min([KEY_LENGTH, *(len(quoted) for quoted in self._quoted)])
+        self._by_key: dict[str, list[str]] = {}
+        for quoted in self._quoted:
+            self._by_key.setdefault(quoted[: self._key_length], []).append(quoted)
 
     @classmethod
     def from_items(cls, items: Iterable[Item]) -> World:
@@ -68,17 +76,20 @@ class World:
         return len(self._items)
 
     def find(self, text: str) -> Item | None:
-        """The item whose question appears verbatim in ``text`` (the longest, if several), else None."""
+        """The item whose question appears verbatim in ``text`` (the longest, if several), else None.
+
+        A question also counts as appearing when its defused form does.
+        """
         found: str | None = None
         size = self._key_length
         for start in range(len(text) - size + 1):
             candidates = self._by_key.get(text[start : start + size])
             if not candidates:
                 continue
-            for question in candidates:
-                if text.startswith(question, start) and (found is None or len(question) > len(found)):
-                    found = question
-        return self._items[found] if found is not None else None
+            for quoted in candidates:
+                if text.startswith(quoted, start) and (found is None or len(quoted) > len(found)):
+                    found = quoted
+        return self._items[self._quoted[found]] if found is not None else None
 
     @staticmethod
     def family_of(item: Item) -> Family | None:

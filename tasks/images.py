@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_SIDE = 1024
 DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_MAX_BYTES = 20_000_000
 # Formats a dataset image may have; exotic decoders are never reached. (Multi-picture JPEGs from
 # phones open through the JPEG decoder and report the format "MPO".)
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
@@ -40,19 +41,25 @@ def is_data_url(text: str) -> bool:
     return text.startswith("data:")
 
 
-def data_url_to_bytes(url: str) -> bytes:
-    """Decode a base64 ``data:image/...`` URL.
+def data_url_to_bytes(url: str, *, max_bytes: int | None = None) -> bytes:
+    """Decode a base64 ``data:image/...`` URL, refusing a payload over ``max_bytes`` before decoding it.
 
     Raises:
-        ImageError: The URL is not a base64 image data URL.
+        ImageError: The URL is not a base64 image data URL, or its image is too large.
     """
     header, sep, payload = url.partition(",")
     if not sep or not header.startswith("data:image/") or not header.endswith(";base64"):
         raise ImageError(f"not a base64 image data URL: {url[:40]!r}")
+    if max_bytes is not None and len(payload) > 4 * -(-max_bytes // 3):
+        raise _too_many_bytes("the embedded image", len(payload) * 3 // 4, max_bytes)
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ImageError(f"the image data URL is not valid base64: {exc}") from exc
+
+
+def _too_many_bytes(label: str, size: int, max_bytes: int) -> ImageError:
+    return ImageError(f"{label} has {size:,} bytes, more than the limit of {max_bytes:,}")
 
 
 def bytes_to_data_url(raw: bytes, mime: str) -> str:
@@ -98,23 +105,33 @@ def _label(source: str | Path | bytes) -> str:
     return f"image {str(source)!r}"
 
 
-def _locate(source: str | Path | bytes, root: Path | None) -> bytes | Path:
+def _locate(source: str | Path | bytes, root: Path | None, max_bytes: int) -> bytes | Path:
+    """The image's bytes, or its file; either refused when larger than ``max_bytes``, unread."""
     if isinstance(source, bytes):
+        if len(source) > max_bytes:
+            raise _too_many_bytes("the embedded image", len(source), max_bytes)
         return source
     if isinstance(source, str) and is_data_url(source):
-        return data_url_to_bytes(source)
+        return data_url_to_bytes(source, max_bytes=max_bytes)
     if root is not None:
-        return resolve_inside(root, source)
-    path = Path(source)
-    if not path.is_file():
-        raise ImageError(f"image file {str(source)!r} does not exist")
+        path = resolve_inside(root, source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"image file {str(source)!r} does not exist")
+    if (size := path.stat().st_size) > max_bytes:
+        raise _too_many_bytes(_label(source), size, max_bytes)
     return path
 
 
 def probe_image(
-    source: str | Path | bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, root: Path | None = None
+    source: str | Path | bytes,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    root: Path | None = None,
 ) -> tuple[str, int, int]:
-    """Check an image cheaply: it exists, has a known format and a bounded size.
+    """Check an image cheaply: it exists, has a known format and a bounded size in bytes and pixels.
 
     Only the header is read, so this is what loaders call for every row.
 
@@ -125,7 +142,7 @@ def probe_image(
         ImageError: The image is missing, unreadable, too large or outside ``root``.
     """
     label = _label(source)
-    image = _open(_locate(source, root), label, max_pixels)
+    image = _open(_locate(source, root, max_bytes), label, max_pixels)
     with image:
         return str(image.format), image.width, image.height
 
@@ -183,6 +200,7 @@ def prepare_image(
     *,
     max_side: int = DEFAULT_MAX_SIDE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
     root: Path | None = None,
 ) -> str:
     """Turn an image into a data URL a vision model accepts.
@@ -197,6 +215,7 @@ def prepare_image(
         source: A file path, a ``data:`` URL or the raw bytes of an image.
         max_side: The longest side of the result, in pixels.
         max_pixels: Images with more pixels are refused before they are decoded.
+        max_bytes: Larger files and payloads are refused before they are read or decoded.
         root: When given, a path must resolve inside this folder (symlinks included).
 
     Returns:
@@ -208,10 +227,10 @@ def prepare_image(
     """
     from PIL import Image, ImageOps
 
-    if max_side < 1 or max_pixels < 1:
-        raise ValueError("max_side and max_pixels must be positive")
+    if max_side < 1 or max_pixels < 1 or max_bytes < 1:
+        raise ValueError("max_side, max_pixels and max_bytes must be positive")
     label = _label(source)
-    located = _locate(source, root)
+    located = _locate(source, root, max_bytes)
     data = located if isinstance(located, bytes) else located.read_bytes()
     with _open(data, label, max_pixels) as probe:
         try:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
+from conftest import CANARY_VARIABLES
 
 from ted.cli.main import cli
 from ted.sim import SimConfig, SimServer, World
@@ -50,8 +51,12 @@ def invoke(args: Sequence[str], env: dict[str, str] | None = None) -> Result:
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment of a `ted` subprocess: offline, unbuffered, no TED_* settings of the developer."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("TED_")}
+    """The environment of a `ted` subprocess: offline, unbuffered, no TED_* settings but the canary key."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("TED_") or name in CANARY_VARIABLES
+    }
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", COLUMNS="120")
     env.update(extra)
     return env
@@ -102,7 +107,10 @@ class _StubHandler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append(body)
         parts = [p for m in body["messages"] if isinstance(m.get("content"), list) for p in m["content"]]
-        if body["model"] != STUB_MODEL:
+        if self.server.echo_credentials:
+            # As some servers do: the credential it was sent comes back inside the error message.
+            self._error(400, f"Request rejected for credential {self.headers.get('Authorization')!r}.")
+        elif body["model"] != STUB_MODEL:
             self._error(404, f"The model `{body['model']}` does not exist.")
         elif not self.server.vision and any(part.get("type") == "image_url" for part in parts):
             self._error(400, "Image input is not supported for this model.")
@@ -129,17 +137,22 @@ class _StubServer(ThreadingHTTPServer):
     daemon_threads = True
     requests: list[dict[str, Any]]
     vision: bool
+    echo_credentials: bool
 
 
 STUB_MODEL = "text-only"
 
 
 @contextmanager
-def text_only_server(*, vision: bool = False) -> Iterator[_StubServer]:
-    """A loopback server whose one model (``text-only``) accepts no tools, and images only with ``vision``."""
+def text_only_server(*, vision: bool = False, echo_credentials: bool = False) -> Iterator[_StubServer]:
+    """A loopback server whose one model (``text-only``) accepts no tools, and images only with ``vision``.
+
+    With ``echo_credentials``, it refuses every chat request with an error that quotes the credential.
+    """
     server = _StubServer(("127.0.0.1", 0), _StubHandler)
     server.requests = []
     server.vision = vision
+    server.echo_credentials = echo_credentials
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

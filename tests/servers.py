@@ -62,6 +62,12 @@ class LangGraphDev:
                 time.sleep(0.5)
         raise AssertionError(f"langgraph dev did not come up:\n{self.tail()}")
 
+    @property
+    def pid(self) -> int:
+        """The process id of the running server."""
+        assert self._process is not None, "the server is not running"
+        return self._process.pid
+
     def tail(self) -> str:
         """The end of the server's log, for failure messages."""
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""

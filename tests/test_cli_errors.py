@@ -51,6 +51,7 @@ def _distill(dataset: Path, library: Path, *args: str, env: dict[str, str] | Non
     return result.exit_code, error_line(result)
 
 
+@pytest.mark.usefixtures("no_api_keys")
 def test_no_endpoint_names_the_options_and_variables(dataset: Path, tmp_path: Path, library: Path) -> None:
     code, line = _distill(dataset, tmp_path / "new-library")
     assert code == 1

@@ -33,10 +33,11 @@ def test_options_win_over_the_environment_which_wins_over_defaults(
     assert context.student_model == "from-env" and context.k == 7
     assert context.teacher_model == "teacher-option" and context.rollouts == 2
     assert context.library == str(tmp_path)
-    with pytest.raises(OptionConflict, match="rollouts must be at least 1"):
+    with pytest.raises(OptionConflict, match="rollouts must be between 1 and 64, not 0"):
         build_context(tmp_path, {}, ["rollouts=0"])
 
 
+@pytest.mark.usefixtures("no_api_keys")
 def test_an_api_key_or_a_url_is_an_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     context = build_context(tmp_path, {"student_base_url": "http://localhost:8000/v1"})
     require_endpoints(context, ["student"])

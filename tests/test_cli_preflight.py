@@ -88,6 +88,7 @@ async def test_a_separate_compress_model_is_checked_for_tools(dataset: Path, tmp
     ]
 
 
+@pytest.mark.usefixtures("no_api_keys")
 async def test_without_an_endpoint_it_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="TED_STUDENT_BASE_URL"):
         await preflight(Context(library=str(tmp_path / "library")))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolM
 from ted.graph import Context, build_item_graph, close_libraries, compile_solve_graph, open_library
 from ted.graph import models as graph_models
 from ted.graph.models import ModelSpec
+from ted.prompts.framing import EXPERIENCE, framed
 
 SKILL = "When counting shapes of one colour, point at each shape once and keep a running tally."
 ITEM = {
@@ -28,9 +28,9 @@ ITEM = {
 def student_script(messages: list[BaseMessage], tools: list[str]) -> AIMessage:
     """Right (C) when the skill is in its prompt, and then it cites it; wrong (A) otherwise."""
     system = messages[0].content if isinstance(messages[0], SystemMessage) else ""
-    match = re.search(r"\[(E\d+)\] " + re.escape(SKILL), str(system))
-    if match:
-        return AIMessage(f"I count carefully.\nExperiences used: {match.group(1)}\nAnswer: C")
+    labels = [attributes["label"] for attributes, text in framed(EXPERIENCE, str(system)) if text == SKILL]
+    if labels:
+        return AIMessage(f"I count carefully.\nExperiences used: {labels[0]}\nAnswer: C")
     return AIMessage("I guess.\nExperiences used: none\nAnswer: A")
 
 

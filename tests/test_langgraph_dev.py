@@ -36,6 +36,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                 "TED_STUDENT_BASE_URL": sim.base_url,
                 "TED_TEACHER_BASE_URL": sim.base_url,
                 "TED_LIBRARY": str(work / "library"),
+                "TED_IMAGE_ROOTS": str(work / "data"),
                 "TED_EMBEDDINGS": "hash",
                 "TED_ROLLOUTS": "3",
             },

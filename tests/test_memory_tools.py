@@ -30,6 +30,7 @@ from ted.memory import (
     VoteOp,
     create_memory_tools,
 )
+from ted.prompts.framing import EXPERIENCE, framed
 
 UNITS = "Check the units of every quantity before comparing the options."
 POLYGON = "Count the sides of a polygon before using the angle sum formula."
@@ -151,8 +152,9 @@ class TestEditor:
         assert await editor.search("anything") == "The library holds no experiences yet."
         await editor.apply(AddOp(text=UNITS), op_id="c1")
         result = await editor.search("units of quantities")
-        assert result.startswith(f"[E1] {UNITS} (similarity ")
-        assert "utility 0.50" in result
+        [(attributes, text)] = framed(EXPERIENCE, result)
+        assert text == UNITS and attributes["label"] == "E1" and attributes["utility"] == "0.50"
+
         with pytest.raises(ToolInputError, match="query is empty"):
             await editor.search(" ")
 
@@ -236,7 +238,8 @@ async def test_prebuilt_react_agent_uses_the_tools(store: ExperienceStore) -> No
     tool_messages = [m for m in result["messages"] if isinstance(m, ToolMessage)]
     assert [m.status for m in tool_messages] == ["success", "success", "error", "success", "success"]
     assert "E7" in str(tool_messages[2].content)
-    assert str(tool_messages[3].content).startswith(f"[E1] {UNITS}")
+    assert str(tool_messages[3].content).startswith('<experience label="E1" similarity="')
+    assert framed(EXPERIENCE, str(tool_messages[3].content))[0][1] == UNITS
     assert result["messages"][-1].content == "Done: the library holds one merged experience."
     (merged,) = await store.list()
     assert merged.text == "Units, then sides." and len(merged.provenance.merged_from) == 2

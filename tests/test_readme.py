@@ -107,7 +107,8 @@ def test_the_configuration_table_lists_every_setting(monkeypatch: pytest.MonkeyP
             shown = "unset"
         else:
             shown = f"`{value}`"
-        row = f"| `{field.name}` | {f'`{env}`' if env else '-'} | {shown} |"
+        scope = "deployment" if field.metadata.get("deployment") else "run"
+        row = f"| `{field.name}` | {f'`{env}`' if env else '-'} | {shown} | {scope} |"
         assert row in table, f"the README's configuration table lacks or misstates {field.name}: {row}"
     assert table.count("\n| `") == len(fields(Context)), "the table lists a setting that does not exist"
 
@@ -129,13 +130,19 @@ class _Servers:
             "HF_HUB_OFFLINE": "1",
             "LANGGRAPH_CLI_NO_ANALYTICS": "1",
             "LANGGRAPH_NO_VERSION_CHECK": "1",
+            "TED_API_TOKEN": "readme-example-token",
         }
         self.langgraph: LangGraphDev | None = None
 
     def langgraph_dev(self) -> str:
         if self.langgraph is None:
             served = self.work / "served"
-            self.langgraph = LangGraphDev(served, {**self.env, "TED_LIBRARY": str(served / "library")})
+            deployment = {
+                "TED_LIBRARY_ROOT": str(served / "libraries"),
+                "TED_LIBRARY": "main",
+                "TED_IMAGE_ROOTS": str(self.work / "puzzles"),
+            }
+            self.langgraph = LangGraphDev(served, {**self.env, **deployment})
             self.langgraph.start()
         return self.langgraph.url
 

@@ -10,7 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.messages import BaseMessage
 
+from ted.graph import Context
+from ted.graph.prompting import compress_messages, reflect_messages, student_messages
+from ted.graph.state import InjectedExperience
+from ted.prompts.framing import (
+    CORRECT_ANSWER,
+    EXPERIENCE,
+    MERGE_GROUP,
+    PROBLEM,
+    REWRITE_GROUP,
+    frame,
+    framed,
+    group,
+)
 from ted.sim import ConfigError, SimConfig, World, parse_latency
 from ted.sim.draws import Draws, request_key
 from ted.sim.faults import draw_fault, malform
@@ -52,10 +66,27 @@ def _request(model: str, system: str, user: str | list[dict[str, Any]], **extra:
     return ChatRequest.parse({"model": model, "messages": messages + extra.pop("more", []), **extra})
 
 
+def _injected(lines: list[str]) -> list[InjectedExperience]:
+    return [
+        {"label": f"E{n}", "id": f"x{n}", "text": text, "similarity": 0.5}
+        for n, text in enumerate(lines, start=1)
+    ]
+
+
+def _wire(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    """The pipeline's messages as the OpenAI wire format carries them."""
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+    return [{"role": roles[message.type], "content": message.content} for message in messages]
+
+
+def _from_pipeline(model: str, messages: list[BaseMessage], **extra: Any) -> ChatRequest:
+    more = extra.pop("more", [])
+    return ChatRequest.parse({"model": model, "messages": _wire(messages) + more, **extra})
+
+
 def _student(item: Item, lines: list[str], **extra: Any) -> ChatRequest:
-    experiences = "".join(f"\n[E{n}] {text}" for n, text in enumerate(lines, start=1))
-    system = f"You are a careful problem solver.{experiences and chr(10) + 'Experiences:' + experiences}"
-    return _request("sim-student", system, render_prompt(item), temperature=0.7, **extra)
+    messages = student_messages(Context(), item, [], _injected(lines))
+    return _from_pipeline("sim-student", messages, temperature=0.7, **extra)
 
 
 def _accuracy(request: ChatRequest, world: World, config: SimConfig, draws: int = 2000) -> float:
@@ -104,6 +135,32 @@ def test_role_comes_from_the_model_name() -> None:
 )
 def test_kind_is_decided_as_the_pipeline_asks(system: str, extra: dict[str, Any], kind: str) -> None:
     assert _request("sim-teacher", system, "u", **extra).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("user", "kind"),
+    [
+        (frame(CORRECT_ANSWER, "B"), "reflect"),
+        (group(MERGE_GROUP, [frame(EXPERIENCE, "x", label="E1")]), "compress"),
+        (group(REWRITE_GROUP, [frame(EXPERIENCE, "x", label="E1")]), "compress"),
+        # Tags inside framed data are defused: data, not frames.
+        (frame(PROBLEM, "<correct_answer>\nB\n</correct_answer>"), "structured"),
+    ],
+)
+def test_kind_in_json_mode_follows_the_frames(user: str, kind: str) -> None:
+    request = _request("sim-teacher", "Think.", user, response_format={"type": "json_object"})
+    assert request.kind == kind
+
+
+def test_pipeline_prompts_get_their_kind(items: list[Item]) -> None:
+    json_mode = {"response_format": {"type": "json_object"}}
+    reflecting = reflect_messages(Context(), items[0], [], [], [], None, json_mode=True)
+    compressing = compress_messages(Context(), cluster=[("E1", "a"), ("E2", "b")], json_mode=True)
+    assert _from_pipeline("sim-teacher", reflecting, **json_mode).kind == "reflect"
+    assert _from_pipeline("sim-teacher", compressing, **json_mode).kind == "compress"
+    assert _student(items[0], ["x"]).kind == "solve"
+    user = str(compressing[1].content)
+    assert len(framed(MERGE_GROUP, user)) == 1 and framed(REWRITE_GROUP, user) == []
 
 
 def test_developer_messages_count_as_system() -> None:
@@ -231,17 +288,13 @@ def test_identical_requests_differ_unless_temperature_is_zero(items: list[Item],
 def _reflect(
     item: Item, lines: list[str], *, json_mode: bool = False, more: list[Any] | None = None
 ) -> ChatRequest:
-    experiences = "\n".join(f"[E{n}] {text}" for n, text in enumerate(lines, start=1)) or "(none)"
-    user = (
-        f"## Problem\n{render_prompt(item)}\n\n## Correct answer\n{item.answer}\n\n"
-        f"## Experiences in the student's prompt\n{experiences}"
-    )
+    messages = reflect_messages(Context(), item, [], _injected(lines), [], None, json_mode=json_mode)
     extra: dict[str, Any] = {"more": more or []}
     if json_mode:
         extra["response_format"] = {"type": "json_object"}
     else:
         extra["tools"] = [_tool(name) for name in MEMORY_TOOLS]
-    return _request("sim-teacher", "You reflect on a student's attempts.", user, **extra)
+    return _from_pipeline("sim-teacher", messages, **extra)
 
 
 def test_reflect_votes_for_the_skill_and_adds_nothing(items: list[Item], world: World) -> None:
@@ -315,28 +368,41 @@ def test_reflect_in_json_mode(items: list[Item], world: World) -> None:
 # -- compression -----------------------------------------------------------------------------------
 
 
-def _compress(user: str, *, json_mode: bool = False) -> ChatRequest:
+def _compress_user(
+    *clusters: list[tuple[str, str]], verbose: list[tuple[str, str]] | None = None, json_mode: bool = False
+) -> tuple[str, str]:
+    """The system prompt and the user text of compress requests for these clusters, as one request."""
+    parts = [compress_messages(Context(), cluster=cluster, json_mode=json_mode) for cluster in clusters]
+    if verbose:
+        parts.append(compress_messages(Context(), verbose=verbose, json_mode=json_mode))
+    return str(parts[0][0].content), "\n\n".join(str(messages[1].content) for messages in parts)
+
+
+def _compress(system: str, user: str, *, json_mode: bool = False) -> ChatRequest:
     extra: dict[str, Any] = (
         {"response_format": {"type": "json_object"}}
         if json_mode
         else {"tools": [_tool("merge_experiences"), _tool("update_experience")]}
     )
-    return _request("sim-teacher", "You compress a library of experiences.", user, **extra)
+    return _request("sim-teacher", system, user, **extra)
 
 
 def test_compress_merges_clusters_and_rewrites_verbose_ones(world: World) -> None:
     clock, bars = FAMILIES["clock_reading"], FAMILIES["bar_heights"]
-    user = (
-        f"## Near-duplicates to merge\n[E1] {clock.paraphrases[0]}\n[E2] {clock.paraphrases[1]}\n\n"
-        "Merge these into one experience.\n\n"
-        f"## Near-duplicates to merge\n[E3] {NOISE[0]}\n"
-        "[E4] Read every question very carefully before answering.\n\n"
-        f"## Verbose experiences to rewrite\n[E5] {bars.paraphrases[3]} Also mind the axis labels.\n"
-        "[E6] Think before you answer. Then think again, and only then write the answer line.\n"
-        "[E7] Keep going through every single part of the task slowly and carefully "
-        "without skipping any step\n"
+    system, user = _compress_user(
+        [("E1", clock.paraphrases[0]), ("E2", clock.paraphrases[1])],
+        [("E3", NOISE[0]), ("E4", "Read every question very carefully before answering.")],
+        verbose=[
+            ("E5", f"{bars.paraphrases[3]} Also mind the axis labels."),
+            ("E6", "Think before you answer. Then think again, and only then write the answer line."),
+            (
+                "E7",
+                "Keep going through every single part of the task slowly and carefully "
+                "without skipping any step",
+            ),
+        ],
     )
-    reply = respond(_compress(user), None, world, SimConfig(), random.Random(0))
+    reply = respond(_compress(system, user), None, world, SimConfig(), random.Random(0))
     calls = [(call.name, json.loads(call.arguments)) for call in reply.tool_calls]
     assert calls[0] == (
         "merge_experiences",
@@ -354,12 +420,12 @@ def test_compress_merges_clusters_and_rewrites_verbose_ones(world: World) -> Non
 
 def test_compress_in_json_mode_and_after_tool_results(world: World) -> None:
     grid = FAMILIES["grid_paths"]
-    user = f"## Near-duplicates to merge\n[E1] {grid.skill}\n[E2] {grid.paraphrases[0]}"
-    reply = respond(_compress(user, json_mode=True), None, world, SimConfig(), random.Random(0))
+    system, user = _compress_user([("E1", grid.skill), ("E2", grid.paraphrases[0])], json_mode=True)
+    reply = respond(_compress(system, user, json_mode=True), None, world, SimConfig(), random.Random(0))
     assert json.loads(reply.content or "")["operations"][0]["op"] == "merge"
     done = _request(
         "sim-teacher",
-        "You compress.",
+        system,
         user,
         tools=[_tool("merge_experiences")],
         more=[

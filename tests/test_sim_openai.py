@@ -18,6 +18,8 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
+from ted.graph import Context, prompting
+from ted.graph.state import InjectedExperience
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks import render_prompt, score_answer
 from ted.tasks.items import Item
@@ -46,19 +48,29 @@ def chat(server: SimServer, model: str = "sim-student", **options: Any) -> ChatO
     return ChatOpenAI(base_url=server.base_url, api_key="sim", model=model, max_retries=0, **options)  # type: ignore[arg-type]
 
 
+def data_url(item: Item) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(item.images[0]).read_bytes()).decode()
+
+
 def image_message(item: Item, extra: str = "") -> HumanMessage:
-    data = base64.b64encode(Path(item.images[0]).read_bytes()).decode()
     return HumanMessage(
         content=[
             {"type": "text", "text": render_prompt(item) + extra},
-            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}},
+            {"type": "image_url", "image_url": {"url": data_url(item)}},
         ]
     )
 
 
+def injected(experiences: list[str]) -> list[InjectedExperience]:
+    return [
+        {"label": f"E{n}", "id": f"x{n}", "text": text, "similarity": 0.5}
+        for n, text in enumerate(experiences, start=1)
+    ]
+
+
 def student_messages(item: Item, experiences: list[str]) -> list[BaseMessage]:
-    lines = "\n".join(f"[E{n}] {text}" for n, text in enumerate(experiences, start=1))
-    return [SystemMessage(f"Solve carefully.\nExperiences:\n{lines}"), image_message(item)]
+    """The pipeline's student prompt, with the item's image."""
+    return prompting.student_messages(Context(), item, [data_url(item)], injected(experiences))
 
 
 # Stand-ins with the exact names and arguments of the memory tools.
@@ -171,13 +183,9 @@ def test_reflection_calls_tools_then_finishes(sim: SimServer, items: list[Item])
     teacher = chat(sim, model="sim-teacher", temperature=0.0).bind_tools(
         [search_experiences, add_experience, vote_experience, merge_experiences, update_experience]
     )
-    prompt: list[BaseMessage] = [
-        SystemMessage("You reflect on a student model's attempts at a problem."),
-        HumanMessage(
-            f"## Problem\n{render_prompt(item)}\n\n## Correct answer\n{item.answer}\n\n"
-            "## Experiences in the student's prompt\n[E1] Read the question carefully."
-        ),
-    ]
+    prompt = prompting.reflect_messages(
+        Context(), item, [], injected(["Read the question carefully."]), [], None, json_mode=False
+    )
     first = teacher.invoke(prompt)
     assert isinstance(first, AIMessage)
     names = [call["name"] for call in first.tool_calls]
@@ -199,13 +207,9 @@ def test_compression_through_tools(sim: SimServer) -> None:
     clock = FAMILIES["clock_reading"]
     compressor = chat(sim, model="sim-teacher").bind_tools([merge_experiences, update_experience])
     reply = compressor.invoke(
-        [
-            SystemMessage("You compress a library of experiences."),
-            HumanMessage(
-                f"## Near-duplicates to merge\n[E1] {clock.paraphrases[0]}\n[E2] {clock.paraphrases[4]}\n\n"
-                "Merge these into one experience."
-            ),
-        ]
+        prompting.compress_messages(
+            Context(), cluster=[("E1", clock.paraphrases[0]), ("E2", clock.paraphrases[4])], json_mode=False
+        )
     )
     assert isinstance(reply, AIMessage)
     (call,) = reply.tool_calls
@@ -251,12 +255,7 @@ def test_reflection_in_json_mode(sim: SimServer, items: list[Item]) -> None:
     parsed = (
         chat(sim, model="sim-teacher")
         .with_structured_output(Operations, method="json_mode")
-        .invoke(
-            [
-                SystemMessage("You reflect on a student model's attempts. Reply with JSON."),
-                HumanMessage(f"## Problem\n{render_prompt(item)}\n\n## Experiences\n[E1] {skill}"),
-            ]
-        )
+        .invoke(prompting.reflect_messages(Context(), item, [], injected([skill]), [], None, json_mode=True))
     )
     assert isinstance(parsed, Operations)
     assert parsed.operations == [

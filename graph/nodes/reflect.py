@@ -40,11 +40,16 @@ _without_tools: set[tuple[str, str | None]] = set()
 
 
 async def editor_for(state: ItemState, context: Context) -> Any:
-    """A `LibraryEditor` for this item, carrying the labels the model has seen so far."""
-    from ted.memory import LabelBook, LibraryEditor, Origin
+    """A `LibraryEditor` for this item, carrying the labels the model has seen so far.
+
+    It refuses texts that copy the item's answer or options, so that what the library learns from an
+    item is a general lesson rather than the item's solution.
+    """
+    from ted.memory import LabelBook, LibraryEditor, Origin, item_fragments
 
     labels = state.get("labels") or {e["label"]: e["id"] for e in state.get("injected", [])}
-    item_id = str(state["item"]["id"])
+    item = state["item"]
+    item_id = str(item["id"])
     return LibraryEditor(
         await open_library(context),
         labels=LabelBook.from_mapping(labels),
@@ -55,6 +60,7 @@ async def editor_for(state: ItemState, context: Context) -> Any:
         step=f"epoch {state.get('epoch', 0)}",
         duplicate_threshold=context.duplicate_threshold,
         max_words=editor_word_limit(context),
+        forbidden=item_fragments(str(item["answer"]), item.get("options")),
     )
 
 

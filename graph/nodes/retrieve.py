@@ -7,21 +7,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from ted.graph.admission import admit_item, image_source
 from ted.graph.context import Context
 from ted.graph.library import open_library
 from ted.graph.state import InjectedExperience, ItemState, SolveState
 from ted.tasks import Item, prepare_image
-
-
-def parse_item(raw: dict[str, Any] | Item, *, require_answer: bool = True) -> Item:
-    """Validate an item from graph input; the answer may be left out when only solving."""
-    if isinstance(raw, Item):
-        return raw
-    if not isinstance(raw, dict):
-        raise ValueError(f"item must be an object with at least a question, got {type(raw).__name__}")
-    if not require_answer:
-        raw = {"answer": "", **raw}
-    return Item.model_validate(raw)
 
 
 def query_text(item: Item) -> str:
@@ -29,8 +19,18 @@ def query_text(item: Item) -> str:
     return "\n".join([item.question, *(item.options or [])])
 
 
-def _prepare_images(item: Item, max_side: int) -> list[str]:
-    return [prepare_image(source, max_side=max_side) for source in item.images]
+def _admit_and_prepare(raw: object, context: Context, *, require_answer: bool) -> tuple[Item, list[str]]:
+    item = admit_item(raw, context, require_answer=require_answer)
+    images = [
+        prepare_image(
+            image_source(source, context, number=number),
+            max_side=context.max_image_side,
+            max_pixels=context.max_image_pixels,
+            max_bytes=context.max_image_bytes,
+        )
+        for number, source in enumerate(item.images, start=1)
+    ]
+    return item, images
 
 
 async def _retrieve(item: Item, context: Context, *, exclude_own: bool) -> list[InjectedExperience]:
@@ -54,16 +54,18 @@ async def _retrieve(item: Item, context: Context, *, exclude_own: bool) -> list[
 
 async def retrieve(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Prepare the item's images and inject the experiences most relevant to it."""
-    item = parse_item(state["item"])
-    images = await asyncio.to_thread(_prepare_images, item, runtime.context.max_image_side)
+    item, images = await asyncio.to_thread(
+        _admit_and_prepare, state["item"], runtime.context, require_answer=True
+    )
     injected = await _retrieve(item, runtime.context, exclude_own=False)
     return {"item": item.model_dump(mode="json"), "images": images, "injected": injected}
 
 
 async def retrieve_for_solve(state: SolveState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Like `retrieve`, with the contamination guard: nothing learned from this very item is injected."""
-    item = parse_item(state["item"], require_answer=False)
-    images = await asyncio.to_thread(_prepare_images, item, runtime.context.max_image_side)
+    item, images = await asyncio.to_thread(
+        _admit_and_prepare, state["item"], runtime.context, require_answer=False
+    )
     injected: list[InjectedExperience] = []
     if state.get("use_library", True):
         injected = await _retrieve(item, runtime.context, exclude_own=True)

@@ -6,12 +6,14 @@ Public API:
 - `answer_instruction(benchmark, has_options=...)`: how the benchmark asks for the final answer.
 - `format_question(item)`: the question and options as the benchmark's official prompt renders them.
 - `render_prompt(item)`: the question with its answer instruction, in the official order.
+- `prompt_parts(item)`: the same prompt in parts, so that the question can be framed as data.
 - `BENCHMARKS`: the benchmark names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ted.tasks.items import Item
 from ted.tasks.scoring.rules import BENCHMARKS, rules_for
@@ -59,19 +61,40 @@ def format_question(item: Item) -> str:
     return rules_for(item.benchmark).format_question(item.question, item.options)
 
 
+class PromptParts(NamedTuple):
+    """An item's official prompt in parts: the question comes from the dataset, the instruction is ours."""
+
+    question: str
+    """The question and options, as `format_question` renders them."""
+    instruction: str
+    """How the benchmark asks for the final answer."""
+    instruction_first: bool
+    """Whether the benchmark puts the instruction before the question."""
+
+
+def prompt_parts(item: Item) -> PromptParts:
+    """The parts of ``item``'s official prompt, for a caller that frames the question as data."""
+    rules = rules_for(item.benchmark)
+    return PromptParts(
+        question=rules.format_question(item.question, item.options),
+        instruction=rules.instruction(has_options=bool(item.options) or item.benchmark == "visualpuzzles"),
+        instruction_first=rules.instruction_first,
+    )
+
+
 def render_prompt(item: Item) -> str:
     """The full text prompt for ``item``: question, options and answer instruction, in official order."""
-    rules = rules_for(item.benchmark)
-    question = rules.format_question(item.question, item.options)
-    instruction = rules.instruction(has_options=bool(item.options) or item.benchmark == "visualpuzzles")
-    return f"{instruction}\n{question}" if rules.instruction_first else f"{question}\n{instruction}"
+    question, instruction, instruction_first = prompt_parts(item)
+    return f"{instruction}\n{question}" if instruction_first else f"{question}\n{instruction}"
 
 
 __all__ = [
     "BENCHMARKS",
+    "PromptParts",
     "answer_instruction",
     "extract_answer",
     "format_question",
+    "prompt_parts",
     "render_prompt",
     "score_answer",
 ]
