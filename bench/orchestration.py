@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from ted.graph import Context, close_libraries
-from ted.graph.nodes.compress import CONCURRENCY as COMPRESS_CONCURRENCY
-from ted.graph.runs import distill
+from ted.graph.compression import CONCURRENCY as COMPRESS_CONCURRENCY
 from ted.memory import get_embeddings
+from ted.runs.distillation import run_graph
 from ted.sim import RequestRecord
 from ted.tasks import Item
 from ted.tasks.synth import generate
@@ -72,7 +72,7 @@ async def _run(items: list[Item], work: Path, args: argparse.Namespace, latency:
             compress_every=args.compress_every,
         )
         started = time.perf_counter()
-        output = await distill(items, context, batch_size=args.batch)
+        output = await run_graph(items, context, run_id=f"bench-{latency}", batch_size=args.batch)
         wall = time.perf_counter() - started
     close_libraries()
     log = [RequestRecord.model_validate_json(line) for line in log_path.read_text().splitlines() if line]

@@ -1,107 +1,26 @@
 """`ted demo`: the whole pipeline offline, on synthetic puzzles and the built-in simulated models.
 
-It generates a dataset, starts the simulated endpoint in this process, distils a library from the
-training items, evaluates the student with and without it on the held-out items, and writes a report.
-The models are simulated, and every output says so.
+`ted.runs.Demo` does the work (data, simulated endpoint, distillation, evaluation, reports); this
+command shows its progress and prints what it found. The models are simulated, and every output says so.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
-    from ted.cli.summaries import DemoSummary, DistillSummary, EvalSummary
-    from ted.sim import SimConfig
-
-SHOWS = [
-    "the whole pipeline runs end to end: dataset, student rollouts, teacher, reflection through tool "
-    "calls, library upkeep, checkpointed runs, evaluation with and without the library, reports",
-    "the library carries what was learned to held-out items of the same kinds, as the simulated "
-    "student is built to use a relevant experience when it is in its prompt",
-    "the statistics: confidence intervals and a paired test on the same items",
-]
+    from ted.runs import Demo, DemoResult
 
 
-def does_not_show(config: SimConfig) -> list[str]:
-    """What a demo run does not show, with the simulator's settings it used."""
-    return [
-        "how well TED works with real models: the simulated student's accuracies "
-        f"({config.p_student_base:g} alone, {config.p_student_skill:g} with a relevant experience) are "
-        "settings of the simulator, not measurements",
-        "anything about the published MathVision or VisualPuzzles results",
-    ]
-
-
-STUDENT, TEACHER = "sim-student", "sim-teacher"
-
-
-def _preface(summary: DemoSummary, workdir: Path) -> str:
-    from ted.cli.summaries import SIMULATED_BANNER
-
-    shows = "\n".join(f"- {line}" for line in summary.shows)
-    does_not = "\n".join(f"- {line}" for line in summary.does_not_show)
-    accuracy = (
-        f"Held-out accuracy: **{summary.baseline_accuracy:.3f}** without the library, "
-        f"**{summary.library_accuracy:.3f}** with it"
-        if summary.baseline_accuracy is not None and summary.library_accuracy is not None
-        else "Held-out accuracy: not available"
-    )
-    p_value = f" (McNemar's exact test: p = {summary.p_value:.3g})" if summary.p_value is not None else ""
-    return (
-        "# TED demo report\n\n"
-        f"> **{SIMULATED_BANNER}**\n\n"
-        f"{accuracy}{p_value}, on {summary.test_items} held-out synthetic puzzles after distilling "
-        f"{summary.train_items} training puzzles into a library of {summary.library_size} experiences, "
-        f"in {summary.seconds:.0f} s.\n\n"
-        f"What this run shows:\n\n{shows}\n\nWhat it does not show:\n\n{does_not}\n\n"
-        f"Everything is in `{workdir}`: the dataset (`data/`), the library (`library/`, with its run "
-        "record and checkpoints) and this report. Look at the library with "
-        f"`ted experiences --library {workdir / 'library'} list`.\n"
-    )
-
-
-def _demo_summary(
-    distilled: DistillSummary,
-    evaluated: EvalSummary,
-    config: SimConfig,
-    workdir: Path,
-    report_dir: Path,
-    seconds: float,
-) -> DemoSummary:
-    from ted.cli.summaries import DemoSummary
-
-    comparison = evaluated.comparison
-    return DemoSummary(
-        baseline_accuracy=evaluated.baseline_accuracy,
-        library_accuracy=evaluated.library_accuracy,
-        difference=comparison.difference if comparison else None,
-        p_value=comparison.test.p_value if comparison else None,
-        train_items=distilled.dataset.train_items,
-        test_items=evaluated.dataset.test_items - len(evaluated.contamination.removed),
-        library_size=distilled.library.active,
-        seconds=seconds,
-        workdir=str(workdir),
-        library=distilled.library.path,
-        report_dir=str(report_dir),
-        distill_report_dir=distilled.report_dir,
-        eval_report_dir=evaluated.report_dir,
-        shows=SHOWS,
-        does_not_show=does_not_show(config),
-        distill=distilled,
-        eval=evaluated,
-    )
-
-
-def _show(summary: DemoSummary) -> None:
+def _show(summary: DemoResult) -> None:
     from rich.table import Table
 
-    from ted.cli.markdown import interval
     from ted.cli.output import console
-    from ted.cli.summaries import SIMULATED_BANNER
+    from ted.runs.markdown import interval
+    from ted.runs.results import SIMULATED_BANNER
 
     console.print(f"[bold yellow]{SIMULATED_BANNER}[/]")
     table = Table(title="TED demo (simulated models)", show_header=False, title_justify="left")
@@ -120,64 +39,17 @@ def _show(summary: DemoSummary) -> None:
     console.print("[bold]Does not show:[/] " + "; ".join(summary.does_not_show) + ".", highlight=False)
 
 
-def _run(workdir: Path, settings: dict[str, Any]) -> DemoSummary:
-    from ted.cli.costs import PriceTable
-    from ted.cli.distill import new_job
-    from ted.cli.distill_run import execute as distill
-    from ted.cli.eval_run import execute as evaluate
-    from ted.cli.evaluate import prepare
-    from ted.cli.report import write_combined_report, write_distill_report, write_eval_report
-    from ted.sim import SimConfig, SimServer, World
-    from ted.tasks.synth import generate
+async def _run(demo: Demo) -> DemoResult:
+    from ted.cli.progress import DistillProgress, EvalProgress
 
-    clock = time.monotonic()
-    data = workdir / "data"
-    library = workdir / "library"
-    items = generate(data, n=settings["train"] + settings["test"], seed=settings["seed"])
-    config = SimConfig(seed=settings["seed"], latency=settings["latency"])
-    with SimServer(World.from_items(items), config=config) as sim:
-        models = {
-            "student_model": STUDENT,
-            "student_base_url": sim.base_url,
-            "teacher_model": TEACHER,
-            "teacher_base_url": sim.base_url,
-        }
-        job = new_job(
-            library,
-            str(data),
-            {
-                **models,
-                "rollouts": settings["rollouts"],
-                "embeddings": settings["embeddings"],
-                "settings": (),
-                "dataset_format": "jsonl",
-                "split": None,
-                "limit": None,
-                "train_size": settings["train"],
-                "seed": settings["seed"],
-                "epochs": settings["epochs"],
-                "batch_size": settings["batch"],
-                "report_dir": None,
-            },
-            PriceTable(),
-        )
-        job.simulated, job.live = True, settings["live"]
-        distilled = distill(job)
-        write_distill_report(distilled)
-        evaluation = prepare(
-            library,
-            str(data),
-            {**models, "seeds": 1, "train_size": settings["train"], "seed": settings["seed"]},
-        )
-        evaluation.simulated, evaluation.live = True, settings["live"]
-        evaluated = evaluate(evaluation)
-        write_eval_report(evaluated)
-    report_dir = workdir / "report"
-    summary = _demo_summary(distilled, evaluated, config, workdir, report_dir, time.monotonic() - clock)
-    write_combined_report(
-        report_dir, summary, preface=_preface(summary, workdir), distilled=distilled, evaluated=evaluated
-    )
-    return summary
+    with demo:
+        run = await demo.distill_run()
+        with DistillProgress.of(run) as progress:
+            distilled = await run.run(on_event=progress.on_event)
+        evaluation = await demo.evaluation()
+        with EvalProgress.of(evaluation) as progress:
+            evaluated = await evaluation.run(on_answer=progress.on_answer)
+    return demo.finish(distilled, evaluated)
 
 
 @click.command()
@@ -221,11 +93,12 @@ def demo(workdir: Path | None, as_json: bool, **settings: Any) -> None:
     It shows that the pipeline works (distillation, library upkeep, evaluation, reports); it does not
     show how well TED works with real models.
     """
+    import asyncio
     import tempfile
 
-    from ted.cli.distill_run import RunInterrupted
-    from ted.cli.eval_run import EvalInterrupted
     from ted.cli.output import err_console, fail, print_json, user_errors
+    from ted.graph import close_libraries
+    from ted.runs import Demo, RunStopped
 
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix="ted-demo-"))
@@ -238,12 +111,13 @@ def demo(workdir: Path | None, as_json: bool, **settings: Any) -> None:
         f"{settings['test']} held-out synthetic puzzles; no network needed)",
         highlight=False,
     )
-    settings["live"] = None
     with user_errors():
         try:
-            summary = _run(workdir, settings)
-        except (RunInterrupted, EvalInterrupted) as exc:
-            fail(f"{exc} (the demo's files are in {workdir})", code=130)
+            summary = asyncio.run(_run(Demo(workdir, **settings)))
+        except (RunStopped, KeyboardInterrupt) as exc:
+            fail(f"{exc or 'interrupted'} (the demo's files are in {workdir})", code=130)
+        finally:
+            close_libraries()
     if as_json:
         print_json(summary)
     else:

@@ -7,13 +7,5 @@ class CliError(Exception):
     """Base of the command's own errors; shown as ``ted: error: <message>`` with exit status 1."""
 
 
-class PricesError(CliError):
-    """The price table cannot be read; the message names the file."""
-
-
-class RunRecordError(CliError):
-    """A run to resume is missing, or its record cannot be read."""
-
-
 class OptionConflict(CliError):
     """Options that cannot be used together, or that a resumed run does not allow."""

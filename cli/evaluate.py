@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,146 +9,83 @@ import click
 
 from ted.cli.options import data_options, library_option, run_options, student_options
 
+# Shown in --help, which must not import the library (tests check it equals the library's default).
+REPEAT_TEMPERATURE_SHOWN = 0.7
+
 if TYPE_CHECKING:
-    from ted.cli.eval_run import EvalJob
-    from ted.cli.summaries import EvalSummary
-    from ted.graph import Context
-
-DEFAULT_TRAIN_SIZE = 100
-# Sampling temperature of repeats when the solve temperature is greedy (0).
-DEFAULT_REPEAT_TEMPERATURE = 0.7
+    from ted.runs import EvaluationResult
 
 
-def require_existing_library(library: Path) -> str:
-    """The embedding model of the library at ``library``; a clear error when there is no library."""
-    from ted.cli.errors import CliError
-    from ted.memory.manifest import read_manifest
+def _note(text: str) -> None:
+    from rich.markup import escape
 
-    manifest = read_manifest(library.expanduser().absolute())
-    if manifest is None:
-        raise CliError(
-            f"no experience library at {library}: distil one first with "
-            f"`ted distill DATA --library {library}`"
-        )
-    return manifest.embedding_model
-
-
-def library_student(library: Path) -> str | None:
-    """The student model the library at ``library`` was distilled for, if recorded."""
-    from ted.memory.manifest import read_manifest
-
-    manifest = read_manifest(library.expanduser().absolute())
-    return manifest.student_model if manifest else None
-
-
-def _temperature(context: Context, seeds: int, temperature: float | None) -> float:
-    if temperature is not None:
-        return temperature
-    if seeds > 1 and context.solve_temperature <= 0:
-        return DEFAULT_REPEAT_TEMPERATURE
-    return context.solve_temperature
-
-
-def prepare(library: Path, data: str, options: dict[str, Any]) -> EvalJob:
-    """Everything `ted eval` (and `ted demo`) needs to evaluate: context, split, contamination check."""
-    from dataclasses import replace
-
-    from ted.cli.costs import load_prices
-    from ted.cli.errors import CliError
-    from ted.cli.eval_run import EvalJob
-    from ted.cli.options import build_context, require_endpoints
     from ted.cli.output import err_console
-    from ted.cli.runs import latest_finished, now, training_ids
-    from ted.cli.splits import dataset_choice, dataset_key, load_split
-    from ted.cli.summaries import Contamination
 
-    built_with = require_existing_library(library)
-    options["embeddings"] = options.get("embeddings") or built_with
-    context = build_context(library.expanduser().absolute(), options, options.get("settings", ()))
-    seeds = options["seeds"]
-    context = replace(context, solve_temperature=_temperature(context, seeds, options.get("temperature")))
+    err_console.print(f"[yellow]note:[/] {escape(text)}", highlight=False)
+
+
+async def _evaluate(folder: Path, data: str, options: dict[str, Any]) -> EvaluationResult:
+    from ted.cli.options import build_context, require_endpoints
+    from ted.cli.progress import EvalProgress
+    from ted.runs import Evaluation, held_out_split, load_prices
+
+    context = build_context(folder, options, options.get("settings", ()))
     require_endpoints(context, ["student"])
-
-    recorded = latest_finished(library, dataset_key(data))
-    base = recorded.dataset if recorded else None
-    choice = dataset_choice(
+    split = held_out_split(
         data,
-        format=options.get("dataset_format") or (base.format if base else None),
-        split=options.get("split") or (base.split if base else None),
-        limit=options.get("limit") or (base.limit if base else None),
-        train_size=options["train_size"]
-        if options.get("train_size") is not None
-        else (base.train_size if base else DEFAULT_TRAIN_SIZE),
-        seed=options["seed"] if options.get("seed") is not None else (base.seed if base else 0),
+        folder,
+        format=options.get("dataset_format"),
+        split=options.get("split"),
+        limit=options.get("limit"),
+        train_size=options.get("train_size"),
+        seed=options.get("seed"),
     )
-    split = load_split(choice)
-    trained, runs = training_ids(library)
-    removed = [item.id for item in split.test if item.id in trained]
-    test = [item for item in split.test if item.id not in trained]
-    if not test:
-        raise CliError(
-            f"no held-out items to evaluate: the {len(split.test)} test items of {choice.path} (train size "
-            f"{choice.train_size}, seed {choice.seed}) were all used to train this library"
-        )
-    learned_for = library_student(library)
-    if learned_for and learned_for != context.student_model:
-        err_console.print(
-            f"[yellow]note:[/] the library was distilled for {learned_for}; "
-            f"evaluating {context.student_model}",
-            highlight=False,
-        )
-    if removed:
-        err_console.print(
-            f"[yellow]note:[/] {len(removed)} test items were training items of this library "
-            "and are left out",
-            highlight=False,
-        )
-    eval_id = f"eval-{now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-    return EvalJob(
-        eval_id=eval_id,
-        context=context,
-        library=library,
-        split=split,
-        test=test,
-        contamination=Contamination(
-            guard=True, runs_checked=runs, training_ids=len(trained), removed=removed
-        ),
+    evaluation = await Evaluation.prepare(
+        split,
+        context,
+        conditions=("library", "baseline") if options["baseline"] else ("library",),
+        repeats=options["seeds"],
+        temperature=options.get("temperature"),
+        concurrency=options["concurrency"],
         prices=load_prices(options.get("prices")),
-        report_dir=Path(options.get("report_dir") or library / "reports" / eval_id),
-        conditions=("library", "baseline") if options.get("baseline", True) else ("library",),
-        repeats=seeds,
-        concurrency=options.get("concurrency", 8),
-        preflight=options.get("preflight", True),
+        preflight=options["preflight"],
+        report_dir=options.get("report_dir"),
     )
+    for note in evaluation.notes:
+        _note(note)
+    with EvalProgress.of(evaluation) as progress:
+        return await evaluation.run(on_answer=progress.on_answer, on_note=_note)
 
 
-def show(summary: EvalSummary) -> None:
+def show(result: EvaluationResult) -> None:
     """A short summary on stdout."""
     from rich.table import Table
 
-    from ted.cli.markdown import interval
     from ted.cli.output import console
-    from ted.cli.summaries import SIMULATED_BANNER
+    from ted.runs.markdown import interval
+    from ted.runs.results import SIMULATED_BANNER
 
-    if summary.simulated:
+    if result.simulated:
         console.print(f"[bold yellow]{SIMULATED_BANNER}[/]")
-    table = Table(title=f"Evaluation on {summary.dataset.test_items} held-out items", title_justify="left")
+    table = Table(title=f"Evaluation on {result.dataset.test_items} held-out items", title_justify="left")
     table.add_column("condition")
     table.add_column("accuracy [95% CI]")
     table.add_column("graded", justify="right")
     table.add_column("failed", justify="right")
-    for result in summary.conditions:
-        table.add_row(result.condition, interval(result.accuracy), str(result.graded), str(result.failed))
+    for condition in result.conditions:
+        table.add_row(
+            condition.condition, interval(condition.accuracy), str(condition.graded), str(condition.failed)
+        )
     console.print(table)
-    if summary.comparison is not None:
-        difference = summary.comparison.difference
+    if result.comparison is not None:
+        difference = result.comparison.difference
         console.print(
             f"library - baseline: {difference.estimate:+.3f} "
             f"[{difference.low:+.3f}, {difference.high:+.3f}]; "
-            f"{summary.comparison.method}: p = {summary.comparison.test.p_value:.3g}",
+            f"{result.comparison.method}: p = {result.comparison.test.p_value:.3g}",
             highlight=False,
         )
-    console.print(f"report: {Path(summary.report_dir) / 'report.md'}", highlight=False)
+    console.print(f"report: {Path(result.report_dir) / 'report.md'}", highlight=False)
 
 
 @click.command("eval")
@@ -175,7 +111,7 @@ def show(summary: EvalSummary) -> None:
     "--temperature",
     type=click.FloatRange(min=0.0),
     help="Solve temperature (default: TED_SOLVE_TEMPERATURE, 0; "
-    f"{DEFAULT_REPEAT_TEMPERATURE} when --seeds > 1).",
+    f"{REPEAT_TEMPERATURE_SHOWN} when --seeds > 1).",
 )
 @click.option(
     "--concurrency",
@@ -194,20 +130,22 @@ def evaluate(data: str, library: Path | None, **options: Any) -> None:
     (summary.json, report.md, categories.png) goes to LIBRARY/reports/EVAL_ID unless --report-dir says
     otherwise.
     """
-    from ted.cli.eval_run import EvalInterrupted, execute
+    import asyncio
+
     from ted.cli.options import require_library
     from ted.cli.output import fail, print_json, user_errors
-    from ted.cli.report import write_eval_report
+    from ted.graph import close_libraries
 
     with user_errors():
-        folder = require_library(library)
-        job = prepare(folder, data, options)
+        folder = require_library(library).expanduser().absolute()
         try:
-            summary = execute(job)
-        except EvalInterrupted as exc:
-            fail(str(exc), code=130)
-        write_eval_report(summary)
+            result = asyncio.run(_evaluate(folder, data, options))
+        except KeyboardInterrupt:
+            fail("interrupted; the evaluation stopped and wrote no report", code=130)
+        finally:
+            close_libraries()
+        result.write_report()
     if options["as_json"]:
-        print_json(summary)
+        print_json(result)
     else:
-        show(summary)
+        show(result)

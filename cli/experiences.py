@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from ted.cli.output import console, fail, print_json, user_errors
 
@@ -17,26 +18,69 @@ if TYPE_CHECKING:
     from ted.memory import CompressionPlan, Experience, ExperienceStore, JournalEntry, Refusal
 
 T = TypeVar("T")
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 STATUSES = ("active", "superseded", "deleted", "all")
 
 
 @dataclass
 class _Options:
-    library: Path | None
-    chroma_url: str | None
+    """Where the library is, as given to the group or to the subcommand (see ``_library_options``)."""
+
+    library: Path | None = None
+    chroma_url: str | None = None
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Path | str | None) -> None:
+    """Keep a library option's value in the shared ``_Options``."""
+    if value is None or param.name is None:
+        return
+    options = ctx.ensure_object(_Options)
+    # The group's options are parsed before the subcommand's, so a later value replaces an earlier
+    # one, except that the environment, read by both, never replaces a value typed on the line.
+    typed = ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
+    if typed or getattr(options, param.name) is None:
+        setattr(options, param.name, value)
+
+
+def _library_options(command: FC) -> FC:
+    """Add --library and --chroma-url, so that they work before and after the subcommand's name.
+
+    The group and each subcommand carry both options; their values go to ``ctx.obj``, not to the
+    command's arguments. When both are given, the subcommand's value wins.
+    """
+    command = click.option(
+        "--chroma-url",
+        envvar="TED_CHROMA_URL",
+        expose_value=False,
+        callback=_remember,
+        help="A Chroma server holding the index (default: $TED_CHROMA_URL, else embedded).",
+    )(command)
+    return click.option(
+        "--library",
+        type=click.Path(path_type=Path, file_okay=False),
+        envvar="TED_LIBRARY",
+        expose_value=False,
+        callback=_remember,
+        help="The library folder (default: $TED_LIBRARY).",
+    )(command)
+
+
+def _location(ctx: click.Context) -> tuple[Path, str | None]:
+    """The library folder and the Chroma URL; no library at all is one line on stderr."""
+    options = ctx.ensure_object(_Options)
+    if options.library is None:
+        fail("no library given: pass --library PATH or set TED_LIBRARY")
+    return options.library, options.chroma_url
 
 
 def _run(ctx: click.Context, body: Callable[[ExperienceStore], Awaitable[T]], *, create: bool = False) -> T:
     """Open the library, run ``body`` on it, close it; known errors become one line on stderr."""
-    options: _Options = ctx.obj
-    if options.library is None:
-        fail("no library given: pass --library PATH or set TED_LIBRARY")
-    library = options.library
+    library, chroma_url = _location(ctx)
 
     async def main() -> T:
         from ted.memory import ExperienceStore
 
-        store = await ExperienceStore.aopen(library, create=create, chroma_url=options.chroma_url)
+        store = await ExperienceStore.aopen(library, create=create, chroma_url=chroma_url)
         try:
             return await body(store)
         finally:
@@ -72,22 +116,16 @@ def _summary(experience: Experience) -> dict[str, Any]:
 
 
 @click.group()
-@click.option(
-    "--library",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="TED_LIBRARY",
-    help="The library folder (default: $TED_LIBRARY).",
-)
-@click.option(
-    "--chroma-url", envvar="TED_CHROMA_URL", help="A Chroma server holding the index (default: embedded)."
-)
-@click.pass_context
-def experiences(ctx: click.Context, library: Path | None, chroma_url: str | None) -> None:
-    """Curate an experience library: list, search, inspect, export, import, roll back, compress."""
-    ctx.obj = _Options(library=library, chroma_url=chroma_url)
+@_library_options
+def experiences() -> None:
+    """Curate an experience library: list, search, inspect, export, import, roll back, compress.
+
+    --library and --chroma-url go before or after the subcommand's name.
+    """
 
 
 @experiences.command("list")
+@_library_options
 @click.option("--status", type=click.Choice(STATUSES), default="active", show_default=True)
 @click.option("--tag", "tags", multiple=True, help="Only experiences with one of these tags (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -118,6 +156,7 @@ def list_command(ctx: click.Context, status: str, tags: tuple[str, ...], as_json
 
 
 @experiences.command("show")
+@_library_options
 @click.argument("experience_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -142,6 +181,7 @@ def show_command(ctx: click.Context, experience_id: str, as_json: bool) -> None:
 
 
 @experiences.command("search")
+@_library_options
 @click.argument("query")
 @click.option("--k", type=click.IntRange(1, 100), default=5, show_default=True, help="How many results.")
 @click.option("--tag", "tags", multiple=True, help="Only experiences with one of these tags (repeatable).")
@@ -246,6 +286,7 @@ def _print_refusals(refusals: list[Refusal], experience_id: str | None) -> None:
 
 
 @experiences.command("history")
+@_library_options
 @click.argument("experience_id", required=False)
 @click.option(
     "--refused", is_flag=True, help="Only the writes refused for their text: of ID, or of the whole library."
@@ -322,6 +363,7 @@ def history_command(ctx: click.Context, experience_id: str | None, refused: bool
 
 
 @experiences.command("stats")
+@_library_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def stats_command(ctx: click.Context, as_json: bool) -> None:
@@ -355,6 +397,7 @@ def stats_command(ctx: click.Context, as_json: bool) -> None:
 
 
 @experiences.command("export")
+@_library_options
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--markdown", is_flag=True, help="Write readable Markdown instead of JSON.")
 @click.option("--all", "include_inactive", is_flag=True, help="Include superseded and deleted experiences.")
@@ -371,6 +414,7 @@ def export_command(ctx: click.Context, file: Path, markdown: bool, include_inact
 
 
 @experiences.command("import")
+@_library_options
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--embeddings",
@@ -388,14 +432,11 @@ def import_command(ctx: click.Context, file: Path, embeddings: str | None) -> No
 
     with user_errors():
         read_import_file(file)
-    options: _Options = ctx.obj
-    if options.library is None:
-        fail("no library given: pass --library PATH or set TED_LIBRARY")
-    library = options.library
+    library, chroma_url = _location(ctx)
 
     async def main() -> ImportResult:
         chosen = get_embeddings(embeddings) if embeddings else None
-        store = await ExperienceStore.aopen(library, embeddings=chosen, chroma_url=options.chroma_url)
+        store = await ExperienceStore.aopen(library, embeddings=chosen, chroma_url=chroma_url)
         try:
             return await import_file(store, file)
         finally:
@@ -418,6 +459,7 @@ def import_command(ctx: click.Context, file: Path, embeddings: str | None) -> No
 
 
 @experiences.command("rollback")
+@_library_options
 @click.argument("version", type=click.IntRange(min=0))
 @click.pass_context
 def rollback_command(ctx: click.Context, version: int) -> None:
@@ -432,6 +474,7 @@ def rollback_command(ctx: click.Context, version: int) -> None:
 
 
 @experiences.command("compress")
+@_library_options
 @click.option("--dry-run", is_flag=True, help="Only print the plan.")
 @click.option("--merge-threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True)
 @click.option("--min-evidence", type=click.FloatRange(min=0), default=5.0, show_default=True)

@@ -17,7 +17,6 @@ import click
 from ted.cli.errors import CliError, OptionConflict
 
 if TYPE_CHECKING:
-    from ted.cli.summaries import ModelInfo
     from ted.graph import Context
     from ted.graph.context import Role
 
@@ -282,15 +281,3 @@ def require_endpoints(context: Context, roles: Iterable[Role]) -> None:
                 "or set "
                 f"{key} to use api.openai.com"
             ) from None
-
-
-def model_infos(context: Context, roles: Iterable[Role]) -> list[ModelInfo]:
-    """Model name and endpoint of each role, for reports."""
-    from ted.cli.summaries import ModelInfo
-    from ted.graph.models import model_spec
-
-    infos = []
-    for role in roles:
-        spec = model_spec(context, role)
-        infos.append(ModelInfo(role=role, model=spec.model, endpoint=spec.base_url or "api.openai.com"))
-    return infos

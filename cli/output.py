@@ -25,6 +25,7 @@ USER_ERROR_CLASSES: tuple[str, ...] = (
     "ted.tasks.errors:DatasetError",
     "ted.sim.errors:SimError",
     "ted.graph.errors:TedGraphError",
+    "ted.runs.errors:RunError",
     "ted.cli.errors:CliError",
 )
 

@@ -20,12 +20,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from ted.cli.costs import PriceTable, running_cost
 from ted.cli.output import err_console
+from ted.runs.costs import running_cost
 
 if TYPE_CHECKING:
-    from ted.graph.evaluate import EvalRecord
     from ted.graph.state import DistillOutput, ItemResult, Usage
+    from ted.runs import DistillRun, Evaluation, PriceTable
+    from ted.runs.evaluation import Answer
 
 
 def _tokens(count: int) -> str:
@@ -82,8 +83,8 @@ class _Display:
 class DistillProgress(_Display):
     """Items done, trajectories, accuracy so far, library size, tokens and cost of a distillation run.
 
-    Feed it the ``on_event`` callbacks of `ted.graph.runs.distill`. ``initial`` is what the checkpoints
-    of a resumed run already hold.
+    Feed it the ``on_event`` callbacks of `DistillRun.run`. ``initial`` is what the checkpoints of a
+    resumed run already hold.
     """
 
     def __init__(
@@ -109,6 +110,13 @@ class DistillProgress(_Display):
         self.steps = len(progress)
         self.library_size = progress[-1]["library_size"] if progress else 0
         self.library_version = progress[-1]["library_version"] if progress else 0
+
+    @classmethod
+    def of(cls, run: DistillRun, *, initial: DistillOutput | None = None) -> DistillProgress:
+        """The display of ``run``; ``initial`` is what its checkpoints already hold."""
+        return cls(
+            total_items=run.total_items, total_batches=run.total_batches, prices=run.prices, initial=initial
+        )
 
     def stats(self) -> str:
         """The figures shown beside the bar and in each line."""
@@ -154,13 +162,18 @@ class DistillProgress(_Display):
 
 
 class EvalProgress(_Display):
-    """Answers done and accuracy so far per condition."""
+    """Answers done and accuracy so far per condition; feed it the ``on_answer`` callbacks."""
 
     def __init__(self, *, total: int, console: Console | None = None, live: bool | None = None) -> None:
         super().__init__("evaluating", total, 0, console, live)
         self.correct: dict[str, int] = {}
         self.graded: dict[str, int] = {}
         self._next_line = 0.25
+
+    @classmethod
+    def of(cls, evaluation: Evaluation) -> EvalProgress:
+        """The display of ``evaluation``."""
+        return cls(total=evaluation.total_answers)
 
     def stats(self) -> str:
         """Accuracy so far per condition."""
@@ -170,14 +183,14 @@ class EvalProgress(_Display):
             if count
         )
 
-    def on_record(self, record: EvalRecord) -> None:
+    def on_answer(self, answer: Answer) -> None:
         """Take one answer."""
-        condition = record["condition"]
+        condition = answer["condition"]
         self.correct.setdefault(condition, 0)
         self.graded.setdefault(condition, 0)
-        if record["error"] is None:
+        if answer["error"] is None:
             self.graded[condition] += 1
-            self.correct[condition] += record["correct"]
+            self.correct[condition] += answer["correct"]
         done = self.done + 1
         if done >= self.total * self._next_line:
             self.line(f"evaluated {done}/{self.total} answers · {self.stats()}")

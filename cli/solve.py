@@ -11,7 +11,7 @@ import click
 from ted.cli.options import library_option, student_options
 
 if TYPE_CHECKING:
-    from ted.graph import Context
+    from ted.runs import SolveResult
     from ted.tasks import Item
 
 
@@ -30,56 +30,19 @@ def _item(question: str, images: tuple[Path, ...], options: tuple[str, ...], ans
     )
 
 
-async def _solve(item: Item, context: Context, use_library: bool) -> dict[str, Any]:
-    from ted.graph import compile_solve_graph
-
-    output: dict[str, Any] = await compile_solve_graph().ainvoke(
-        {"item": item.model_dump(mode="json"), "use_library": use_library}, context=context
-    )
-    return output
-
-
-def _result(item: Item, output: dict[str, Any], library: Path) -> dict[str, Any]:
-    from ted.cli.errors import CliError
-
-    trajectories = output.get("trajectories") or []
-    if not trajectories or trajectories[0]["error"]:
-        errors = output.get("errors") or []
-        message = (
-            trajectories[0]["error"] if trajectories else (errors[0]["message"] if errors else "no answer")
-        )
-        raise CliError(f"the student gave no answer: {message}")
-    trajectory = trajectories[0]
-    cited = set(trajectory["cited"])
-    return {
-        "question": item.question,
-        "options": item.options,
-        "images": item.images,
-        "answer": trajectory["answer"],
-        "correct": trajectory["correct"] if item.answer else None,
-        "response": trajectory["response"],
-        "library": str(library),
-        "experiences": [
-            {**experience, "cited": experience["label"] in cited}
-            for experience in output.get("injected") or []
-        ],
-        "usage": output.get("usage") or [],
-    }
-
-
-def _show(result: dict[str, Any]) -> None:
+def _show(result: SolveResult) -> None:
     from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
 
     from ted.cli.output import console
 
-    console.print(Panel(escape(result["response"]), title="student", title_align="left"))
+    console.print(Panel(escape(result.response), title="student", title_align="left"))
     verdict = ""
-    if result["correct"] is not None:
-        verdict = " [green](right)[/]" if result["correct"] else " [red](wrong)[/]"
-    console.print(f"[bold]answer:[/] {escape(str(result['answer']))}{verdict}")
-    if not result["experiences"]:
+    if result.correct is not None:
+        verdict = " [green](right)[/]" if result.correct else " [red](wrong)[/]"
+    console.print(f"[bold]answer:[/] {escape(str(result.answer))}{verdict}")
+    if not result.experiences:
         console.print("[dim]No experience was injected.[/]")
         return
     table = Table(title="Experiences in the prompt", title_justify="left")
@@ -87,12 +50,12 @@ def _show(result: dict[str, Any]) -> None:
     table.add_column("used")
     table.add_column("similarity", justify="right")
     table.add_column("experience")
-    for experience in result["experiences"]:
+    for experience in result.experiences:
         table.add_row(
-            experience["label"],
-            "yes" if experience["cited"] else "",
-            f"{experience['similarity']:.2f}",
-            escape(experience["text"]),
+            experience.label,
+            "yes" if experience.cited else "",
+            f"{experience.similarity:.2f}",
+            escape(experience.text),
         )
     console.print(table)
 
@@ -135,23 +98,40 @@ def solve(
     """Answer one question with the student, the relevant experiences of the library in its prompt."""
     import asyncio
 
-    from ted.cli.evaluate import require_existing_library
+    from ted.cli.errors import CliError
     from ted.cli.options import build_context, require_endpoints, require_library
     from ted.cli.output import print_json, user_errors
     from ted.graph import close_libraries
+    from ted.memory.manifest import read_manifest
+    from ted.runs import solve as solve_item
 
     with user_errors():
-        folder = require_library(library)
-        model_options["embeddings"] = model_options.get("embeddings") or require_existing_library(folder)
-        context = build_context(folder.expanduser().absolute(), model_options, settings)
+        folder = require_library(library).expanduser().absolute()
+        manifest = read_manifest(folder)
+        if manifest is None:
+            raise CliError(
+                f"no experience library at {folder}: distil one first with "
+                f"`ted distill DATA --library {folder}`"
+            )
+        model_options["embeddings"] = model_options.get("embeddings") or manifest.embedding_model
+        context = build_context(folder, model_options, settings)
         require_endpoints(context, ["student"])
-        item = _item(question, images, options, answer)
         try:
-            output = asyncio.run(_solve(item, context, not no_library))
+            result = asyncio.run(
+                solve_item(_item(question, images, options, answer), context, use_library=not no_library)
+            )
         finally:
             close_libraries()
-        result = _result(item, output, folder)
+        if result.errors and not result.response:
+            raise CliError(f"the student gave no answer: {result.errors[0]['message']}")
     if as_json:
-        print_json(result)
+        print_json(
+            {
+                "question": question,
+                "options": list(options) or None,
+                "library": str(folder),
+                **result.model_dump(mode="json"),
+            }
+        )
     else:
         _show(result)

@@ -15,12 +15,12 @@ The compiled graphs that `langgraph.json` serves are ``ted.graph.distill:graph``
 each run's context as a `ServedContext`. The builders default to `Context`, for host apps and the CLI.
 """
 
+from ted.graph.compression import compress_library
 from ted.graph.context import Context, ServedContext
 from ted.graph.distill import build_distill_graph, compile_distill_graph
 from ted.graph.errors import ConfigurationError, ModelCallError, TedGraphError
 from ted.graph.item_graph import build_item_graph
 from ted.graph.library import close_libraries, open_library
-from ted.graph.nodes.compress import compress_library
 from ted.graph.solve import build_solve_graph, compile_solve_graph
 
 __all__ = [

@@ -1,6 +1,7 @@
 """The dataset loop: epochs x batches of the per-item graph, compressing between batches.
 
-``start -> distill_item x batch (Send) -> after_batch -> [compress] -> next batch ... -> finish``
+``start -> distill_item x batch (Send) -> after_batch -> [compress_between_batches] -> next batch ...
+-> finish``
 
 The items of a batch are distilled concurrently; each runs the per-item graph as a subgraph, so with a
 checkpointer every item's progress is saved step by step. A run killed at any moment and invoked again
@@ -24,10 +25,10 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from ted.graph.admission import ItemRejected, admit_item
+from ted.graph.compression import compress_library
 from ted.graph.context import Context, ServedContext
 from ted.graph.item_graph import graph as item_graph
 from ted.graph.library import open_library
-from ted.graph.nodes.compress import compress_library
 from ted.graph.state import BatchProgress, DistillInput, DistillOutput, DistillState
 
 DEFAULT_BATCH_SIZE = 8
@@ -134,18 +135,18 @@ async def after_batch(state: DistillState, runtime: Runtime[Context]) -> dict[st
 
 def route_after_batch(
     state: DistillState, runtime: Runtime[Context]
-) -> list[Send] | Literal["compress", "finish"]:
+) -> list[Send] | Literal["compress_between_batches", "finish"]:
     """Compress on schedule or when over the cap; otherwise go on with the next batch."""
     context = runtime.context
     scheduled = context.compress_every > 0 and state.get("items_since_compress", 0) >= context.compress_every
     over_cap = state["progress"][-1]["library_size"] > context.library_cap
     last = state.get("step", 0) >= len(_batches(state))
     if (scheduled or over_cap) and not last:
-        return "compress"
+        return "compress_between_batches"
     return dispatch(state)
 
 
-async def _compress(state: DistillState, context: Context) -> dict[str, Any]:
+async def _compression_at_step(state: DistillState, context: Context) -> dict[str, Any]:
     step = state.get("step", 0)
     report, usage, errors = await compress_library(
         context, op_prefix=f"{state['run_id']}/s{step}/compress/", step=f"after batch {step}"
@@ -154,16 +155,16 @@ async def _compress(state: DistillState, context: Context) -> dict[str, Any]:
     return {"compressions": [report], "usage": usage, "errors": errors, "items_since_compress": 0}
 
 
-async def compress(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
+async def compress_between_batches(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Merge, rewrite, prune and cap the library between batches."""
-    return await _compress(state, runtime.context)
+    return await _compression_at_step(state, runtime.context)
 
 
 async def finish(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
     """A last compression, so the library a run leaves behind is within its cap."""
     if state.get("items_since_compress", 0) == 0:
         return {}
-    return await _compress(state, runtime.context)
+    return await _compression_at_step(state, runtime.context)
 
 
 def build_distill_graph(
@@ -180,13 +181,15 @@ def build_distill_graph(
     builder.add_node(start)
     builder.add_node("distill_item", item_graph)
     builder.add_node(after_batch)
-    builder.add_node(compress)
+    builder.add_node(compress_between_batches)
     builder.add_node(finish)
     builder.add_edge(START, "start")
     builder.add_conditional_edges("start", dispatch, ["distill_item", "finish"])
     builder.add_edge("distill_item", "after_batch")
-    builder.add_conditional_edges("after_batch", route_after_batch, ["distill_item", "compress", "finish"])
-    builder.add_conditional_edges("compress", dispatch, ["distill_item", "finish"])
+    builder.add_conditional_edges(
+        "after_batch", route_after_batch, ["distill_item", "compress_between_batches", "finish"]
+    )
+    builder.add_conditional_edges("compress_between_batches", dispatch, ["distill_item", "finish"])
     builder.add_edge("finish", END)
     return builder
 

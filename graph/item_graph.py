@@ -3,9 +3,9 @@
 ``retrieve -> {student x N, teacher} -> reflect (<-> apply_tools) -> record -> [compress]``
 
 The N student rollouts and the teacher run in parallel (``Send``). Reflection is the teacher acting on
-the library through tools in a bounded loop. ``record`` updates the usage statistics; ``compress`` runs
-only when a standalone item leaves the library over its cap (the dataset loop compresses between
-batches instead).
+the library, through tools in a bounded loop or through one JSON answer, with ``apply_tools``
+applying the edits. ``record`` updates the usage statistics; ``compress`` runs only when a standalone
+item leaves the library over its cap (the dataset loop compresses between batches instead).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from ted.graph.context import Context
-from ted.graph.nodes.compress import compress
+from ted.graph.nodes.compress import compress_over_cap
 from ted.graph.nodes.record import record, route_after_record
-from ted.graph.nodes.reflect import apply_tools, reflect, route_after_tools, route_reflection
+from ted.graph.nodes.reflect import apply_edits, reflect, route_after_edits, route_reflection
 from ted.graph.nodes.retrieve import retrieve
-from ted.graph.nodes.rollout import student, teacher
+from ted.graph.nodes.student import student
+from ted.graph.nodes.teacher import teacher
 from ted.graph.state import ItemInput, ItemOutput, ItemState, StudentTask
 
 
@@ -37,15 +38,15 @@ def build_item_graph() -> StateGraph[ItemState, Context, ItemInput, ItemOutput]:
     builder.add_node(student)
     builder.add_node(teacher)
     builder.add_node(reflect)
-    builder.add_node(apply_tools)
+    builder.add_node("apply_tools", apply_edits)
     builder.add_node(record)
-    builder.add_node(compress)
+    builder.add_node("compress", compress_over_cap)
     builder.add_edge(START, "retrieve")
     builder.add_conditional_edges("retrieve", fan_out, ["student", "teacher"])
     builder.add_edge("student", "reflect")
     builder.add_edge("teacher", "reflect")
     builder.add_conditional_edges("reflect", route_reflection, ["apply_tools", "record"])
-    builder.add_conditional_edges("apply_tools", route_after_tools, ["reflect", "record"])
+    builder.add_conditional_edges("apply_tools", route_after_edits, ["reflect", "record"])
     builder.add_conditional_edges("record", route_after_record, ["compress", END])
     builder.add_edge("compress", END)
     return builder

@@ -14,7 +14,9 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from ted.graph.context import Context
+from ted.graph.edits import COMPRESS_OPERATIONS, REFLECT_OPERATIONS
 from ted.graph.state import InjectedExperience, TeacherSolution, Trajectory
+from ted.memory import MergeOp, UpdateOp, operation_examples
 from ted.prompts import compress, reflect, render, student, teacher
 from ted.prompts.framing import (
     ATTEMPT,
@@ -122,7 +124,7 @@ def reflect_messages(
         context.reflect_system_prompt,
         max_words=str(context.max_words),
         max_new=str(context.max_new_experiences),
-        protocol=reflect.JSON_PROTOCOL if json_mode else reflect.TOOLS_PROTOCOL,
+        protocol=_reflect_protocol(json_mode=json_mode),
     )
     user = render(
         reflect.USER,
@@ -169,9 +171,21 @@ def compress_messages(
     system = render(
         context.compress_system_prompt,
         max_words=str(context.max_words),
-        protocol=compress.JSON_PROTOCOL if json_mode else compress.TOOLS_PROTOCOL,
+        protocol=_compress_protocol(json_mode=json_mode),
     )
     return [SystemMessage(system), HumanMessage("\n\n".join(sections))]
+
+
+def _reflect_protocol(*, json_mode: bool) -> str:
+    if json_mode:
+        return render(reflect.JSON_PROTOCOL, operations=operation_examples(REFLECT_OPERATIONS))
+    return reflect.TOOLS_PROTOCOL
+
+
+def _compress_protocol(*, json_mode: bool) -> str:
+    if json_mode:
+        return render(compress.JSON_PROTOCOL, operations=operation_examples(COMPRESS_OPERATIONS))
+    return render(compress.TOOLS_PROTOCOL, merge_tool=MergeOp.tool_name, update_tool=UpdateOp.tool_name)
 
 
 def cited_labels(response: str, offered: Sequence[str]) -> list[str]:

@@ -13,7 +13,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from ted.graph.context import Context, ServedContext
 from ted.graph.nodes.retrieve import retrieve_for_solve
-from ted.graph.nodes.rollout import solve_student
+from ted.graph.nodes.student import solve_student
 from ted.graph.state import SolveInput, SolveOutput, SolveState
 
 

@@ -1,8 +1,8 @@
 """Graph state: plain JSON-friendly TypedDicts, so checkpoints and the API carry them unchanged.
 
-Items travel as dicts in the shape of ``ted.tasks.Item`` and are validated by the first node that reads
-them. Lists that several parallel nodes write to (trajectories, usage, errors, results) are merged with
-``operator.add``.
+Items travel as dicts in the shape of ``ted.tasks.Item``: validated once where they enter a graph,
+then read back without validating again (`ted.graph.items`). Lists that several parallel nodes write
+to (trajectories, usage, errors, results) are merged with ``operator.add``.
 """
 
 from __future__ import annotations
@@ -77,6 +77,15 @@ class Reflection(TypedDict):
     """One line per library operation, as reported back to the model."""
 
 
+class PlannedOperation(TypedDict):
+    """One library operation of a JSON-mode answer, kept in state until it is applied."""
+
+    id: str
+    """``json-0``, ``json-1`` ...: the library operation id is the editor's prefix plus this."""
+    operation: dict[str, Any]
+    """The operation as JSON, with its ``op`` (``ted.memory.Operation``)."""
+
+
 class ItemResult(TypedDict):
     """Summary of one item's distillation step, for progress and reports."""
 
@@ -118,12 +127,17 @@ class ItemState(ItemInput):
     trajectories: Annotated[list[Trajectory], operator.add]
     teacher: NotRequired[TeacherSolution]
     messages: Annotated[list[AnyMessage], add_messages]
-    """The reflection conversation (tool calls and their results)."""
+    """The reflection conversation in ``tools`` mode (tool calls and their results)."""
+    planned: NotRequired[list[PlannedOperation]]
+    """The operations of a ``json`` mode reflection, until ``apply_tools`` applies them."""
     labels: NotRequired[dict[str, str]]
     """Labels the reflecting model has seen, label -> experience id."""
+    applied: NotRequired[list[str]]
+    """What the reflection's successful edits reported so far, one line each."""
     reflect_rounds: NotRequired[int]
     reflect_mode: NotRequired[Literal["tools", "json"]]
     reflection: NotRequired[Reflection]
+    """Set when the reflection is over (done, skipped or failed); ``record`` reads it."""
     compress_due: NotRequired[bool]
     results: Annotated[list[ItemResult], operator.add]
     usage: Annotated[list[Usage], operator.add]

@@ -10,24 +10,25 @@
 
 An experience appears in at most one of these lists (prune, then clusters, then evict, then rewrite).
 
-`apply_plan` carries a plan out through the journal: merges (with the texts a model wrote, or the
-text of the cluster's most useful member), rewrites, then deletions. Every change has an operation id
-derived from the plan, so applying the same plan twice changes the library once; members that changed
-status since the plan was made are left alone, and so is a merge or rewrite whose text the library
-refuses (the refusal is recorded and listed in the result).
+`apply_plan` carries out the parts of a plan that need no model, through the journal: merges (each
+cluster keeps the text of its most useful member), then deletions; rewriting the verbose entries is a
+model's job (`ted.graph.compression`). Every change has an operation id derived from the plan, so
+applying the same plan twice changes the library once; members that changed status since the plan was
+made are left alone, and so is a merge whose text the library refuses (the refusal is recorded and
+listed in the result).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from ted.memory.clustering import clusters_from_pairs, similar_pairs
 from ted.memory.errors import TextRefused
-from ted.memory.models import Experience, Origin, Refusal, Status
+from ted.memory.models import Experience, Refusal, Status
 from ted.memory.utility import evidence, utility
 
 if TYPE_CHECKING:
@@ -48,10 +49,6 @@ class CompressionPlan(BaseModel):
     rewrite: list[str] = Field(default_factory=list, description="Experiences too long to inject cheaply.")
     reasons: dict[str, str] = Field(default_factory=dict, description="Why, per experience id.")
 
-    def is_empty(self) -> bool:
-        """Whether the plan changes nothing."""
-        return not (self.clusters or self.prune or self.evict or self.rewrite)
-
 
 class CompressionResult(BaseModel):
     """What `apply_plan` did."""
@@ -59,12 +56,11 @@ class CompressionResult(BaseModel):
     merged: list[tuple[list[str], str]] = Field(
         default_factory=list, description="(old ids, new id) per merge."
     )
-    rewritten: list[str] = Field(default_factory=list)
     pruned: list[str] = Field(default_factory=list)
     evicted: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list, description="Parts left alone, with the reason.")
     refused: list[Refusal] = Field(
-        default_factory=list, description="Merges and rewrites left undone because their text was refused."
+        default_factory=list, description="Merges left undone because their text was refused."
     )
 
 
@@ -147,33 +143,20 @@ async def plan_compression(
     )
 
 
-def _refused(result: CompressionResult, part: str, refused: TextRefused) -> None:
-    result.skipped.append(f"{part}: text refused ({refused.reason.value})")
-    if refused.refusal is not None:
-        result.refused.append(refused.refusal)
-
-
 def _key(ids: Sequence[str]) -> str:
     return hashlib.sha256("|".join(sorted(ids)).encode()).hexdigest()[:16]
 
 
 async def apply_plan(
-    store: ExperienceStore,
-    plan: CompressionPlan,
-    *,
-    merged_texts: Mapping[int, str] | None = None,
-    rewritten: Mapping[str, str] | None = None,
-    op_prefix: str = "",
-    step: str | None = None,
+    store: ExperienceStore, plan: CompressionPlan, *, op_prefix: str = "", step: str | None = None
 ) -> CompressionResult:
-    """Carry out ``plan``: merges, rewrites, then prunes and evictions, each journaled.
+    """Carry out ``plan`` without a model: merges, then prunes and evictions, each journaled.
+
+    Each cluster keeps the text of its most useful active member; ``plan.rewrite`` is left alone.
 
     Args:
         store: The library.
         plan: A plan from `plan_compression`.
-        merged_texts: Text for the merge of cluster ``i`` (e.g. written by a model); without one a
-            cluster keeps the text of its most useful active member.
-        rewritten: New texts for experiences of ``plan.rewrite`` (others there are left as they are).
         op_prefix: Prefix of the operation ids (they also contain the plan's version and content).
         step: The run step, recorded in the journal.
     """
@@ -186,37 +169,20 @@ async def apply_plan(
             result.skipped.append(f"cluster {n}: fewer than two members still active")
             continue
         ids = [e.id for e in members]
-        text = (merged_texts or {}).get(n) or members[0].text
         try:
             merged = await store.merge(
                 ids,
-                text,
+                members[0].text,
                 op_id=f"{prefix}merge/{_key(ids)}",
                 reason=plan.reasons.get(ids[0], "near-duplicates"),
                 step=step,
             )
         except TextRefused as refused:
-            _refused(result, f"cluster {n}", refused)
+            result.skipped.append(f"cluster {n}: text refused ({refused.reason.value})")
+            if refused.refusal is not None:
+                result.refused.append(refused.refusal)
             continue
         result.merged.append((ids, merged.id))
-    for experience_id, text in (rewritten or {}).items():
-        current = await store.get(experience_id)
-        if current.status is not Status.ACTIVE:
-            result.skipped.append(f"rewrite {experience_id}: no longer active")
-            continue
-        try:
-            await store.update(
-                experience_id,
-                text=text,
-                origin=Origin.REWRITE,
-                op_id=f"{prefix}rewrite/{experience_id}",
-                reason=plan.reasons.get(experience_id, "rewrite"),
-                step=step,
-            )
-        except TextRefused as refused:
-            _refused(result, f"rewrite {experience_id}", refused)
-            continue
-        result.rewritten.append(experience_id)
     for kind, ids, done in (("prune", plan.prune, result.pruned), ("evict", plan.evict, result.evicted)):
         for experience_id in ids:
             current = await store.get(experience_id)

@@ -1,19 +1,17 @@
 """`LibraryEditor`: one model's session of edits to the library (for one item, or one compression).
 
-It turns operations that speak in labels into store calls with ids, provenance and operation ids,
-and answers with a short message the model can read. Mistakes the model can fix (an unknown label, a
-second vote, a text the screening refuses) raise `ToolInputError` with a message that says what to
-do. Texts are screened with the library's rules plus the editor's own: its word limit and the
-fragments of the item being learned from (`ted.memory.screening`); a refused text is recorded in
-the library's refusals before the error is raised.
+It turns requests that speak in labels (`ted.memory.operations`) into store calls with ids,
+provenance and operation ids, and answers with a short message the model can read. Mistakes the
+model can fix (an unknown label, a second vote, a text the screening refuses) raise `ToolInputError`
+with a message that says what to do. Texts are screened with the library's rules plus the editor's
+own: its word limit and the fragments of the item being learned from (`ted.memory.screening`); a
+refused text is recorded in the library's refusals before the error is raised.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
-
-from pydantic import BaseModel
 
 from ted.memory.changes import normalize_tags
 from ted.memory.errors import LibraryError, TextRefused, ToolInputError
@@ -27,21 +25,22 @@ from ted.memory.models import (
     Status,
     UsageStats,
 )
-from ted.memory.operations import AddOp, DeleteOp, MergeOp, Operation, UpdateOp, VoteOp
+from ted.memory.operations import (
+    AddOp,
+    DeleteOp,
+    MergeOp,
+    Operation,
+    SearchQuery,
+    ToolRequest,
+    UpdateOp,
+    VoteOp,
+)
 from ted.memory.screening import screen_text
 from ted.memory.utility import utility
 from ted.prompts.framing import EXPERIENCE, frame
 
 if TYPE_CHECKING:
     from ted.memory.store import ExperienceStore
-
-
-class AppliedOperation(BaseModel):
-    """What one operation did, for reports."""
-
-    op_id: str
-    op: str
-    message: str
 
 
 class LibraryEditor:
@@ -86,7 +85,6 @@ class LibraryEditor:
         self.duplicate_threshold = duplicate_threshold
         self.max_words = max_words
         self.forbidden = list(forbidden)
-        self.applied: list[AppliedOperation] = []
         self.votes: dict[str, Literal["helpful", "harmful"]] = {}
 
     # -- helpers -------------------------------------------------------------------------------
@@ -114,7 +112,19 @@ class LibraryEditor:
         names = ", ".join(self.labels.label(i) for i in record.experience_ids)
         return f"already done earlier: {record.kind}" + (f" {names}" if names else "")
 
-    # -- operations ----------------------------------------------------------------------------
+    # -- requests ------------------------------------------------------------------------------
+
+    async def perform(self, request: ToolRequest, *, op_id: str) -> str:
+        """Carry out one request of a model: a search, or an operation applied as ``op_prefix + op_id``.
+
+        Raises:
+            ToolInputError: the model can correct the request.
+        """
+        if isinstance(request, SearchQuery):
+            return await self.search(request.query, k=request.k)
+        if isinstance(request, AddOp | UpdateOp | DeleteOp | MergeOp | VoteOp):
+            return await self.apply(request, op_id=op_id)
+        raise TypeError(f"{type(request).__name__} is not a request the editor knows")
 
     async def apply(self, op: Operation, *, op_id: str) -> str:
         """Apply one operation as ``op_prefix + op_id``; applying the same id again changes nothing.
@@ -128,18 +138,15 @@ class LibraryEditor:
         full_id = self.op_prefix + op_id
         recorded = await self.store.find_operation(full_id)
         if recorded is not None:
-            message = self._replayed(recorded)
-        else:
-            try:
-                message = await self._apply(op, full_id)
-            except ToolInputError:
-                raise
-            except LibraryError as exc:
-                # Anything else the library refuses (a merge of one, an inactive experience ...)
-                # is still something the model can act on.
-                raise ToolInputError(str(exc)) from exc
-        self.applied.append(AppliedOperation(op_id=full_id, op=op.op, message=message))
-        return message
+            return self._replayed(recorded)
+        try:
+            return await self._apply(op, full_id)
+        except ToolInputError:
+            raise
+        except LibraryError as exc:
+            # Anything else the library refuses (a merge of one, an inactive experience ...)
+            # is still something the model can act on.
+            raise ToolInputError(str(exc)) from exc
 
     async def _apply(self, op: Operation, op_id: str) -> str:
         if isinstance(op, AddOp):
@@ -167,7 +174,7 @@ class LibraryEditor:
 
     async def _add(self, op: AddOp, op_id: str) -> str:
         text = await self._text(op.text, op_id=op_id, kind="add")
-        nearest = await self.store.nearest(text, k=1)
+        nearest = await self.store.search(text, k=1)
         if nearest and nearest[0].similarity >= self.duplicate_threshold:
             existing = nearest[0].experience
             label = self.labels.label(existing.id)

@@ -7,10 +7,10 @@ labels, and tool arguments are resolved back to ids here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from ted.memory.errors import UnknownLabel
-from ted.memory.models import Experience
+from ted.memory.operations import SEARCH_TOOL
 
 _LABEL = re.compile(r"^\[?\s*([A-Za-z]+)\s*(\d+)\s*\]?$")
 
@@ -72,7 +72,7 @@ class LabelBook:
         known = ", ".join(sorted(self._ids, key=lambda s: int(s[len(self.prefix) :]))) or "none yet"
         raise UnknownLabel(
             f"{label!r} is not a label you were shown (known labels: {known}); "
-            "use search_experiences to find an experience and its label"
+            f"use {SEARCH_TOOL} to find an experience and its label"
         )
 
     def items(self) -> list[tuple[str, str]]:
@@ -88,8 +88,3 @@ class LabelBook:
 
     def __len__(self) -> int:
         return len(self._ids)
-
-
-def render_experiences(labelled: Iterable[tuple[str, Experience]]) -> str:
-    """One line per experience, ``[E1] text``, as a model reads them."""
-    return "\n".join(f"[{label}] {experience.text}" for label, experience in labelled)

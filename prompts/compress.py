@@ -19,17 +19,18 @@ with a label (E1, E2, ...); refer to it by that label.
 
 TOOLS_PROTOCOL = """
 
-Act through the tools: merge_experiences for a group of near-duplicates, update_experience to rewrite a \
-verbose experience. When you are done, reply with one short sentence and no tool call."""
+Act through the tools: {merge_tool} for a group of near-duplicates, {update_tool} to rewrite a verbose \
+experience. When you are done, reply with one short sentence and no tool call."""
+"""Filled into {protocol}, with the names of the merge and update tools."""
 
-# Filled into {protocol} as a value, not rendered as a template, so its braces are literal.
 JSON_PROTOCOL = """
 
 Reply with one JSON object and nothing else, of the form
-{"operations": [ ... ]}
+{{"operations": [ ... ]}}
 where each operation is one of
-{"op": "merge", "labels": ["E1", "E2"], "text": "...", "reason": "..."}
-{"op": "update", "label": "E3", "text": "...", "reason": "..."}"""
+{operations}"""
+"""Filled into {protocol}; {operations} gets one JSON line per operation, generated from the operations
+themselves (`ted.memory.operations.operation_examples`)."""
 
 MERGE_SECTION = """These experiences are near-duplicates; merge them into one experience:
 {group}"""

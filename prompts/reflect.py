@@ -39,18 +39,15 @@ TOOLS_PROTOCOL = """
 
 Act through the tools. When you are done, reply with one short sentence and no tool call."""
 
-# Filled into {protocol} as a value, not rendered as a template, so its braces are literal.
 JSON_PROTOCOL = """
 
 Reply with one JSON object and nothing else, of the form
-{"operations": [ ... ]}
+{{"operations": [ ... ]}}
 where each operation is one of
-{"op": "vote", "label": "E1", "vote": "helpful" or "harmful", "reason": "..."}
-{"op": "add", "text": "...", "tags": ["..."], "reason": "..."}
-{"op": "update", "label": "E1", "text": "...", "reason": "..."}
-{"op": "delete", "label": "E1", "reason": "..."}
-{"op": "merge", "labels": ["E1", "E2"], "text": "...", "reason": "..."}
+{operations}
 Use an empty list when nothing should change."""
+"""Filled into {protocol}; {operations} gets one JSON line per operation, generated from the operations
+themselves (`ted.memory.operations.operation_examples`)."""
 
 USER = """The problem:
 {problem}

@@ -1,12 +1,17 @@
 """The simulated OpenAI-compatible endpoint: a scripted world of synthetic puzzles over real HTTP.
 
-It serves chat completions (images, tools, tool_choice, JSON mode, streaming, usage) and /v1/models
-on loopback. The model name picks the role: a name containing "student" is the student, any other
-the teacher. It reads our prompts through `ted.prompts.framing`: the puzzle by its question, the
-injected experiences from their frames, the kind of work from the tools on offer or the frames
-shown. Everything it produces is marked as simulated (``system_fingerprint: "ted-sim"`` and the
-``x-ted-simulated: true`` header). It exists to test and benchmark the pipeline, never to claim
+It serves ``/v1/chat/completions`` (images, tools, tool_choice, JSON mode, streaming, usage, several
+choices) and ``/v1/models`` on loopback, speaking the wire format through the `openai` package's
+types. The model name picks the role: a name containing "student" is the student, any other the
+teacher. It reads our prompts through the constants of `ted.prompts.framing`: the puzzle by its
+question, the injected experiences from their frames, the kind of work from the tools on offer or the
+frames shown. Everything it produces is marked as simulated (``system_fingerprint: "ted-sim"`` and
+the ``x-ted-simulated: true`` header). It exists to test and benchmark the pipeline, never to claim
 model quality.
+
+Modules: `config` (knobs, latency), `world` (the puzzles), `wire` (request checks, openai response
+types), `reading` (what a request shows), `behaviour` (what the models decide and how they write it),
+`faults`, `simulator` (one request end to end, seeded), `server` (HTTP, request log), `errors`.
 
 Public API:
     World: the puzzles the models know (`World.from_items`, `World.from_dataset`).
@@ -20,8 +25,7 @@ Public API:
 
 from ted.sim.config import FixedLatency, LogNormalLatency, SimConfig, UniformLatency, parse_latency
 from ted.sim.errors import ConfigError, SimError, WorldError
-from ted.sim.records import RequestRecord
-from ted.sim.server import SimServer
+from ted.sim.server import RequestRecord, SimServer
 from ted.sim.world import World
 
 __all__ = [

@@ -131,13 +131,10 @@ class SimConfig(BaseModel):
         description="Chance that reflection votes an injected experience without any skill harmful.",
     )
 
-    # Speed.
+    # Speed and usage.
     latency: Latency = Field(
         default_factory=FixedLatency,
         description="Delay before each completion: a distribution, or a number of seconds for a fixed one.",
-    )
-    seconds_per_completion_token: float = Field(
-        default=0.0, ge=0.0, description="Extra delay per completion token, like a decoding model."
     )
     image_tokens: int = Field(default=256, ge=0, description="Prompt tokens counted for each image.")
 

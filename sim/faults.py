@@ -6,9 +6,11 @@ import json
 import random
 from typing import Literal
 
+from openai.types.chat import ChatCompletionMessage
+from openai.types.chat.chat_completion_message_function_tool_call import Function
+
 from ted.sim.config import MalformedKind, SimConfig
-from ted.sim.reply import Reply, ToolCall
-from ted.sim.request import ChatRequest
+from ted.sim.wire import ChatRequest, assistant, function_calls
 
 Fault = Literal["429", "500", "timeout", "malformed"]
 
@@ -30,8 +32,8 @@ def draw_fault(config: SimConfig, rng: random.Random) -> Fault | None:
 
 
 def malform(
-    reply: Reply, request: ChatRequest, config: SimConfig, rng: random.Random
-) -> tuple[Reply, MalformedKind | None]:
+    reply: ChatCompletionMessage, request: ChatRequest, config: SimConfig, rng: random.Random
+) -> tuple[ChatCompletionMessage, MalformedKind | None]:
     """Spoil a reply the way models do, with one of the allowed kinds that applies to it.
 
     - ``bad_arguments``: a tool call whose arguments are cut off, so they are not JSON;
@@ -42,8 +44,9 @@ def malform(
     Returns:
         The spoiled reply and its kind; the reply unchanged and None when no allowed kind applies.
     """
+    calls = function_calls(reply)
     applicable: list[MalformedKind] = ["empty"]
-    if reply.tool_calls:
+    if calls:
         applicable += ["bad_arguments", "wrong_arguments"]
     if request.json_mode and reply.content:
         applicable.append("invalid_json")
@@ -52,21 +55,23 @@ def malform(
         return reply, None
     kind = rng.choice(sorted(allowed))
     if kind == "empty":
-        return Reply(content=""), kind
+        return assistant(""), kind
     if kind == "invalid_json":
         content = reply.content or ""
-        return Reply(content=content[: len(content) // 2]), kind
-    index = rng.randrange(len(reply.tool_calls))
-    call = reply.tool_calls[index]
+        return assistant(content[: len(content) // 2]), kind
+    index = rng.randrange(len(calls))
+    call = calls[index]
+    arguments = call.function.arguments
     if kind == "bad_arguments":
-        arguments = call.arguments[: max(1, len(call.arguments) // 2)]
+        arguments = arguments[: max(1, len(arguments) // 2)]
     else:
-        parsed = json.loads(call.arguments)
+        parsed = json.loads(arguments)
         if parsed:
             parsed.pop(next(iter(parsed)))
         else:
             parsed = {"unexpected": True}
         arguments = json.dumps(parsed)
-    calls = list(reply.tool_calls)
-    calls[index] = ToolCall(id=call.id, name=call.name, arguments=arguments)
-    return Reply(content=reply.content, tool_calls=calls), kind
+    calls[index] = call.model_copy(
+        update={"function": Function(name=call.function.name, arguments=arguments)}
+    )
+    return assistant(reply.content, calls), kind

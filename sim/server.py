@@ -1,4 +1,4 @@
-"""The simulated OpenAI-compatible HTTP server on loopback."""
+"""The simulated OpenAI-compatible HTTP server on loopback, and its request log."""
 
 from __future__ import annotations
 
@@ -11,22 +11,50 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
+
+from openai.types.chat import ChatCompletionChunk
+from pydantic import BaseModel, Field
 
 from ted.sim import wire
 from ted.sim.config import SimConfig
 from ted.sim.errors import SimError
-from ted.sim.records import RequestRecord
+from ted.sim.reading import Kind, Role
 from ted.sim.simulator import Simulator
 from ted.sim.world import World
 
 logger = logging.getLogger(__name__)
 
 SIMULATED_HEADER = "x-ted-simulated"
-CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
-MODELS_PATHS = ("/v1/models", "/models")
+CHAT_PATH = "/v1/chat/completions"
+MODELS_PATH = "/v1/models"
 LOG_PATH = "/sim/log"
 DROPPED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+class RequestRecord(BaseModel):
+    """What the simulated endpoint did with one request. Times are Unix epoch seconds."""
+
+    start: float = Field(description="When the request arrived.")
+    end: float = Field(description="When the response was written (or the connection dropped).")
+    path: str = Field(description="The request path, e.g. /v1/chat/completions.")
+    model: str | None = Field(default=None, description="The model name the request asked for.")
+    role: Role | None = Field(default=None, description="student or teacher, from the model name.")
+    kind: Kind | None = Field(default=None, description="solve, reflect, compress or structured.")
+    item_id: str | None = Field(default=None, description="The puzzle the request quoted, if any.")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    status: int | None = Field(description="HTTP status sent; None when the connection was dropped.")
+    fault: str | None = Field(
+        default=None, description="The fault injected: 429, 500, timeout or a malformed-output kind."
+    )
+    stream: bool = False
+    simulated: Literal[True] = True
+
+    @property
+    def duration(self) -> float:
+        """Seconds from arrival to response."""
+        return self.end - self.start
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -64,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._start(status, "application/json", {"Content-Length": str(len(data)), **(headers or {})})
         self.wfile.write(data)
 
-    def send_events(self, events: list[dict[str, Any]]) -> None:
+    def send_events(self, events: list[ChatCompletionChunk]) -> None:
         self._start(200, "text/event-stream", {"Cache-Control": "no-cache", "Transfer-Encoding": "chunked"})
         for event in [*events, None]:
             data = wire.sse(event)
@@ -211,9 +239,9 @@ class SimServer:
                 with self._lock:
                     records = [entry.model_dump(mode="json") for entry in self.log]
                 handler.send_json(200, records)
-            elif handler.command == "GET" and path in MODELS_PATHS:
+            elif handler.command == "GET" and path == MODELS_PATH:
                 handler.send_json(200, wire.models(self.config.models))
-            elif handler.command == "POST" and path in CHAT_PATHS:
+            elif handler.command == "POST" and path == CHAT_PATH:
                 self._chat(handler, raw, record)
             else:
                 handler.send_json(

@@ -1,21 +1,88 @@
-"""From a chat completions request body to what the server sends back, faults included."""
+"""One chat completions request, from its body to what the server sends: draws, faults, tokens, latency.
+
+Randomness is reproducible per request: each gets generators derived from (seed, hash of the body,
+how many identical bodies came before it, purpose). N identical requests therefore get N different
+draws, and the same requests sent to a fresh server get the same draws, whatever the timing.
+
+Token counts need no tokenizer: about four characters a token, plus a fixed count per image.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import random
+import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessage
+
 from ted.sim import wire
+from ted.sim.behaviour import respond
 from ted.sim.config import SimConfig
-from ted.sim.draws import Draws, request_key
 from ted.sim.faults import draw_fault, malform
-from ted.sim.request import BadRequest, ChatRequest
-from ted.sim.respond import find_item, respond
-from ted.sim.tokens import completion_tokens, prompt_tokens
+from ted.sim.reading import find_item, kind_of, role_of
+from ted.sim.wire import BadRequest, ChatRequest
 from ted.sim.world import World
+
+CHARS_PER_TOKEN = 4
+MESSAGE_OVERHEAD = 4
+
+
+def request_key(body: Any) -> str:
+    """A hash of a request body that ignores key order."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Draws:
+    """Counts identical requests and derives their random generators."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._seen: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def occurrence(self, key: str) -> int:
+        """How many requests with this key came before (0 for the first), counting this one."""
+        with self._lock:
+            count = self._seen[key]
+            self._seen[key] = count + 1
+        return count
+
+    def rng(self, key: str, occurrence: int, purpose: str) -> random.Random:
+        """The generator of one request for one purpose ("fault", "latency", "choice-0" ...)."""
+        digest = hashlib.sha256(f"{self.seed}:{key}:{occurrence}:{purpose}".encode()).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def count_text(text: str) -> int:
+    """Tokens in a piece of text."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def prompt_tokens(request: ChatRequest, *, image_tokens: int) -> int:
+    """Tokens of the prompt: message texts, earlier tool calls, images and tool definitions."""
+    total = 0
+    for message in request.messages:
+        total += MESSAGE_OVERHEAD + count_text(message.text) + message.images * image_tokens
+        total += sum(count_text(json.dumps(call)) for call in message.tool_calls)
+    total += sum(count_text(json.dumps(tool)) for tool in request.tools.values())
+    return total
+
+
+def completion_tokens(reply: ChatCompletionMessage) -> int:
+    """Tokens of one reply: its text and its tool calls."""
+    total = count_text(reply.content or "")
+    total += sum(
+        count_text(call.function.name) + count_text(call.function.arguments)
+        for call in wire.function_calls(reply)
+    )
+    return max(total, 1)
 
 
 @dataclass
@@ -23,8 +90,8 @@ class Outcome:
     """What to send: a JSON body, a stream of events, or nothing at all (status None: drop the connection)."""
 
     status: int | None
-    payload: Any = None
-    events: list[dict[str, Any]] | None = None
+    payload: dict[str, Any] | None = None
+    events: list[ChatCompletionChunk] | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -59,7 +126,8 @@ class Simulator:
         except (ValueError, BadRequest) as exc:
             return _error(400, f"Invalid request: {exc}", "invalid_request_error")
         config = self.config
-        record.update(model=request.model, role=request.role, kind=request.kind, stream=request.stream)
+        kind = kind_of(request)
+        record.update(model=request.model, role=role_of(request), kind=kind, stream=request.stream)
         record["prompt_tokens"] = prompt_tokens(request, image_tokens=config.image_tokens)
         key = request_key(body)
         occurrence = self._draws.occurrence(key)
@@ -81,7 +149,7 @@ class Simulator:
             return _error(504, "The simulated upstream timed out.", "server_error", "timeout")
         item = find_item(request, self.world)
         record["item_id"] = item.id if item is not None else None
-        if item is None and config.strict and request.kind != "compress":
+        if item is None and config.strict and kind != "compress":
             message = "No puzzle of the simulated world appears in the request (strict mode)."
             return _error(400, message, "invalid_request_error")
         # At temperature 0, repeating a request repeats its answer; faults stay independent draws.
@@ -93,12 +161,12 @@ class Simulator:
                 replies[0], request, config, self._draws.rng(key, occurrence, "malformed")
             )
         tokens = record["completion_tokens"] = sum(completion_tokens(reply) for reply in replies)
-        delay = config.latency.sample(self._draws.rng(key, occurrence, "latency"))
-        wait(delay + tokens * config.seconds_per_completion_token)
+        wait(config.latency.sample(self._draws.rng(key, occurrence, "latency")))
         completion_id = f"chatcmpl-sim-{key[:12]}-{occurrence}"
+        usage = wire.usage(record["prompt_tokens"], tokens)
         if request.stream:
-            usage = wire.usage(record["prompt_tokens"], tokens) if request.include_usage else None
-            return Outcome(200, events=list(wire.chunks(completion_id, request.model, replies, usage)))
-        return Outcome(
-            200, wire.completion(completion_id, request.model, replies, record["prompt_tokens"], tokens)
-        )
+            events = wire.chunks(
+                completion_id, request.model, replies, usage if request.include_usage else None
+            )
+            return Outcome(200, events=list(events))
+        return Outcome(200, wire.dump(wire.completion(completion_id, request.model, replies, usage)))

@@ -3,7 +3,6 @@
 Pure functions over per-item outcomes (``True``/``False``, or a score in [0, 1] such as the mean of
 several sampled answers to one item). Everything is deterministic: the bootstrap is seeded.
 
-- `accuracy(scores)`: the mean score.
 - `bootstrap_interval(scores, ...)`: a percentile bootstrap interval of the mean, resampling items.
 - `paired_difference(first, second, ...)`: the mean of ``second - first`` per item, with its interval.
 - `mcnemar_exact(first, second)`: McNemar's exact two-sided test on paired right/wrong outcomes.
@@ -59,16 +58,6 @@ def _scores(values: Sequence[float | bool], name: str = "scores") -> list[float]
     if any(math.isnan(score) for score in scores):
         raise ValueError(f"{name} must not contain NaN")
     return scores
-
-
-def accuracy(scores: Sequence[float | bool]) -> float:
-    """The mean of per-item scores (the share right, for True/False outcomes).
-
-    Raises:
-        ValueError: If ``scores`` is empty.
-    """
-    values = _scores(scores)
-    return sum(values) / len(values)
 
 
 def _percentile_interval(

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ted.cli.costs import PriceTable, cost_report, load_prices, running_cost
-from ted.cli.errors import PricesError
 from ted.graph.state import Usage
+from ted.runs.costs import PriceTable, cost_report, load_prices, running_cost
+from ted.runs.errors import PricesError
 
 
 def _usage(stage: str, model: str, given: int, taken: int) -> Usage:

@@ -9,7 +9,7 @@ import pytest
 from cli_support import STUDENT, invoke, model_args, simulated, synth_dataset
 from PIL import Image
 
-from ted.cli.runs import all_runs
+from ted.runs import all_runs
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -67,8 +67,10 @@ def test_help_of_the_commands_loads_no_heavy_library() -> None:
         "from ted.cli.main import cli\n"
         "for name in ('distill', 'eval', 'solve', 'demo'):\n"
         "    assert CliRunner().invoke(cli, [name, '--help']).exit_code == 0\n"
+        "for name in ('list', 'show', 'history', 'export'):\n"
+        "    assert CliRunner().invoke(cli, ['experiences', name, '--help']).exit_code == 0\n"
         "heavy = {'chromadb', 'torch', 'sentence_transformers', 'langchain_openai', 'langgraph',\n"
-        "         'pyarrow', 'numpy'}\n"
+        "         'pyarrow', 'numpy', 'matplotlib'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

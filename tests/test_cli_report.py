@@ -1,4 +1,7 @@
-"""Reports: statistics of evaluation records, Markdown, plots, and the live progress lines."""
+"""Reports: statistics of evaluation records, Markdown, the report folder, and the live progress lines.
+
+The charts themselves are tested in ``test_cli_plots.py``.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +13,21 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from ted.cli.costs import PriceTable, cost_report
-from ted.cli.eval_run import analyse
-from ted.cli.plots import BarGroup, CurvePoint, category_bars, learning_curve
 from ted.cli.progress import DistillProgress, EvalProgress
-from ted.cli.report import distill_markdown, eval_markdown, write_distill_report, write_eval_report
-from ted.cli.summaries import (
+from ted.graph.state import BatchProgress, ItemResult, Usage
+from ted.runs.costs import PriceTable, cost_report
+from ted.runs.evaluation import Answer
+from ted.runs.reports import distill_markdown, eval_markdown, write_distill_report, write_eval_report
+from ted.runs.results import (
     CategoryTraining,
     Contamination,
     DatasetInfo,
-    DistillSummary,
-    EvalSummary,
+    DistillResult,
+    EvaluationResult,
     LibraryInfo,
     ModelInfo,
 )
-from ted.graph.evaluate import EvalRecord
-from ted.graph.state import BatchProgress, ItemResult, Usage
+from ted.runs.statistics import analyse
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 MODELS = [ModelInfo(role="student", model="qwen-vl", endpoint="http://localhost:8000/v1")]
@@ -42,10 +44,8 @@ DATASET = DatasetInfo(
 LIBRARY = LibraryInfo(path="/lib", version=42, active=7, embeddings="hash-256", student_model="qwen-vl")
 
 
-def _record(
-    item: int, condition: str, correct: bool, repeat: int = 0, error: str | None = None
-) -> EvalRecord:
-    return EvalRecord(
+def _record(item: int, condition: str, correct: bool, repeat: int = 0, error: str | None = None) -> Answer:
+    return Answer(
         item_id=f"i{item}",
         category="even" if item % 2 == 0 else "odd",
         condition=condition,  # type: ignore[typeddict-item]
@@ -65,9 +65,9 @@ RECORDS = [
 ]
 
 
-def _eval_summary(tmp_path: Path) -> EvalSummary:
+def _eval_summary(tmp_path: Path) -> EvaluationResult:
     conditions, categories, comparison = analyse(RECORDS, ("library", "baseline"))
-    return EvalSummary(
+    return EvaluationResult(
         eval_id="eval-test",
         simulated=False,
         started=NOW,
@@ -134,9 +134,11 @@ def test_eval_report_names_what_a_reader_needs(tmp_path: Path) -> None:
     ):
         assert expected in markdown, expected
     assert "SIMULATED" not in markdown
-    folder = write_eval_report(summary)
+    folder = write_eval_report(summary, Path(summary.report_dir))
     assert sorted(p.name for p in folder.iterdir()) == ["categories.png", "report.md", "summary.json"]
-    assert EvalSummary.model_validate_json((folder / "summary.json").read_text()) == summary
+    with Image.open(folder / "categories.png") as image:
+        assert (image.format, image.size) == ("PNG", (960, 540))
+    assert EvaluationResult.model_validate_json((folder / "summary.json").read_text()) == summary
 
 
 def test_distill_report_has_curve_costs_and_a_banner_when_simulated(tmp_path: Path) -> None:
@@ -145,7 +147,7 @@ def test_distill_report_has_curve_costs_and_a_banner_when_simulated(tmp_path: Pa
         BatchProgress(step=0, epoch=0, items_done=4, correct=2, graded=8, library_size=3, library_version=3),
         BatchProgress(step=1, epoch=0, items_done=8, correct=6, graded=8, library_size=5, library_version=9),
     ]
-    summary = DistillSummary(
+    summary = DistillResult(
         run_id="run-1",
         status="finished",
         simulated=True,
@@ -176,32 +178,9 @@ def test_distill_report_has_curve_costs_and_a_banner_when_simulated(tmp_path: Pa
     assert "SIMULATED MODELS" in markdown and "finished (2 attempts)" in markdown
     assert "| 2 | 1 | 8 | 0.750 | 5 | 9 |" in markdown
     assert "$0.0011" in markdown and "No failures were recorded." in markdown
-    folder = write_distill_report(summary)
+    folder = write_distill_report(summary, Path(summary.report_dir))
     with Image.open(folder / "learning_curve.png") as image:
-        assert image.size == (960, 540)
-
-
-def test_plots_draw_labelled_pngs(tmp_path: Path) -> None:
-    curve = learning_curve(
-        [CurvePoint(8, 0.25, 6), CurvePoint(16, 0.8, 9), CurvePoint(24, None, 9)],
-        tmp_path / "c.png",
-        title="t",
-    )
-    groups = [
-        BarGroup(f"category {n}", {"baseline": (0.3, 0.1, 0.5), "library": (0.8, 0.6, 1.0)}, 5)
-        for n in range(12)
-    ]
-    bars = category_bars(groups, tmp_path / "b.png", title="t")
-    only_library = category_bars(
-        [BarGroup("a", {"library": (1.0, 1.0, 1.0)}, 1)], tmp_path / "l.png", title="t"
-    )
-    for path in (curve, bars, only_library):
-        with Image.open(path) as image:
-            assert image.format == "PNG"
-            # Drawn, not blank: there are blue pixels (accuracy line or library bars).
-            assert (31, 119, 180) in {colour for _, colour in image.getcolors(1 << 16) or []}
-    with Image.open(bars) as image:
-        assert image.width > 960, "many categories widen the chart"
+        assert (image.format, image.size) == ("PNG", (960, 540))
 
 
 def _line_console() -> tuple[Console, io.StringIO]:
@@ -264,7 +243,7 @@ def test_eval_progress_prints_quarters() -> None:
     console, buffer = _line_console()
     with EvalProgress(total=4, console=console) as progress:
         for record in RECORDS[:2] + RECORDS[10:12]:
-            progress.on_record(record)
+            progress.on_answer(record)
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 4
     assert lines[-1] == "evaluated 4/4 answers · library 1.00 · baseline 1.00"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from cli_support import TED, error_line, invoke, model_args, run_ted, simulated, subprocess_env, synth_dataset
 
-from ted.cli.runs import all_runs
 from ted.memory import ExperienceStore
+from ted.runs import all_runs
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

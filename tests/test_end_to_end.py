@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from ted.graph import Context, close_libraries, compile_solve_graph, open_library
-from ted.graph.runs import distill
 from ted.memory import Origin, Status
+from ted.runs.distillation import run_graph
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks import Item, split_items
 from ted.tasks.synth import generate, skill_of
@@ -57,7 +57,7 @@ async def test_distilled_library_lifts_held_out_accuracy_and_stays_clean(tmp_pat
             library_cap=CAP,
         )
         try:
-            output = await distill(train, context, batch_size=8)
+            output = await run_graph(train, context, run_id="test", batch_size=8)
             baseline = await _accuracy(context, test, use_library=False)
             with_library = await _accuracy(context, test, use_library=True)
             store = await open_library(context)

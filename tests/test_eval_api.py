@@ -1,4 +1,4 @@
-"""`ted.graph.evaluate`: the solve graph over held-out items, with and without the library."""
+"""`ted.runs.evaluation.answer_items`: the solve graph over held-out items, with and without the library."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from test_graph_item import ITEM, SKILL, student_script, teacher_script
 
 from ted.graph import Context, ModelCallError, close_libraries, open_library
 from ted.graph import models as graph_models
-from ted.graph.evaluate import evaluate
 from ted.graph.models import ModelSpec
 from ted.memory import Origin, Provenance
+from ted.runs.evaluation import answer_items
 from ted.tasks import Item, load_dataset
 
 ITEMS = [Item.model_validate({**ITEM, "id": f"t{n}"}) for n in range(3)]
@@ -53,9 +53,9 @@ async def test_the_library_condition_injects_and_the_baseline_does_not(
 ) -> None:
     learned = await _learn(context, ["elsewhere"])
     seen: list[str] = []
-    output = await evaluate(ITEMS, context, on_record=lambda r: seen.append(r["condition"]))
+    output = await answer_items(ITEMS, context, on_answer=lambda r: seen.append(r["condition"]))
 
-    records = output["records"]
+    records = output["answers"]
     assert [(r["item_id"], r["condition"], r["repeat"]) for r in records] == [
         (item.id, condition, 0) for item in ITEMS for condition in ("library", "baseline")
     ]
@@ -75,16 +75,16 @@ async def test_the_contamination_guard_holds_back_what_an_item_taught(
     student: ScriptedChatModel, context: Context
 ) -> None:
     await _learn(context, ["t0"])
-    output = await evaluate(ITEMS, context, conditions=("library",))
-    by_item = {r["item_id"]: r for r in output["records"]}
+    output = await answer_items(ITEMS, context, conditions=("library",))
+    by_item = {r["item_id"]: r for r in output["answers"]}
     assert by_item["t0"]["injected"] == [] and not by_item["t0"]["correct"]
     assert by_item["t1"]["injected"] and by_item["t1"]["correct"]
 
 
 async def test_repeats_sample_each_item_again(student: ScriptedChatModel, context: Context) -> None:
     sampled = Context(**{**context.__dict__, "solve_temperature": 0.7})
-    output = await evaluate(ITEMS[:2], sampled, conditions=("baseline",), repeats=3)
-    assert [(r["item_id"], r["repeat"]) for r in output["records"]] == [
+    output = await answer_items(ITEMS[:2], sampled, conditions=("baseline",), repeats=3)
+    assert [(r["item_id"], r["repeat"]) for r in output["answers"]] == [
         ("t0", 0),
         ("t0", 1),
         ("t0", 2),
@@ -97,11 +97,11 @@ async def test_repeats_sample_each_item_again(student: ScriptedChatModel, contex
 
 async def test_bad_settings_are_refused(student: ScriptedChatModel, context: Context) -> None:
     with pytest.raises(ValueError, match="solve_temperature above 0"):
-        await evaluate(ITEMS, context, repeats=2)
+        await answer_items(ITEMS, context, repeats=2)
     with pytest.raises(ValueError, match="conditions must be some of"):
-        await evaluate(ITEMS, context, conditions=("teacher",))  # type: ignore[arg-type]
+        await answer_items(ITEMS, context, conditions=("teacher",))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="ground-truth answers"):
-        await evaluate([ITEMS[0].model_copy(update={"answer": ""})], context)
+        await answer_items([ITEMS[0].model_copy(update={"answer": ""})], context)
     assert not student.calls
 
 
@@ -119,15 +119,15 @@ async def test_concurrency_is_bounded_and_fatal_errors_stop_everything(tmp_path:
         )
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("EVAL_TEST_KEY", "key")
-            output = await evaluate(items, context, concurrency=3)
+            output = await answer_items(items, context, concurrency=3)
             patch.setenv("EVAL_TEST_KEY", "wrong")
             graph_models._cache.clear()
             with pytest.raises(ModelCallError, match="refused the API key") as refused:
-                await evaluate(items, context, concurrency=3)
+                await answer_items(items, context, concurrency=3)
         log = [record for record in sim.log if record.status == 200]
         failed = [record for record in sim.log if record.status == 401]
     close_libraries()
-    assert len(output["records"]) == 16 and not output["errors"]
+    assert len(output["answers"]) == 16 and not output["errors"]
     spans = [(record.start, record.end) for record in log]
     overlap = max(sum(start <= moment < end for start, end in spans) for moment, _ in spans)
     assert 2 <= overlap <= 3

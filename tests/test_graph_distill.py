@@ -11,7 +11,7 @@ from test_graph_item import ITEM, student_script, teacher_script
 
 from ted.graph import Context, close_libraries, open_library
 from ted.graph import models as graph_models
-from ted.graph.runs import distill, run_status
+from ted.runs.distillation import run_graph
 from ted.tasks import Item
 
 ITEMS = [Item.model_validate({**ITEM, "id": f"q{n}"}) for n in range(6)]
@@ -36,7 +36,7 @@ async def test_distill_runs_epochs_of_batches_and_reports_a_learning_curve(
     fakes: dict[str, ScriptedChatModel], tmp_path: Path
 ) -> None:
     context = Context(library=str(tmp_path / "lib"), embeddings="hash", rollouts=2, compress_every=3)
-    output = await distill(ITEMS, context, run_id="r1", epochs=2, batch_size=3)
+    output = await run_graph(ITEMS, context, run_id="r1", epochs=2, batch_size=3)
 
     assert len(output["results"]) == 12
     assert [p["items_done"] for p in output["progress"]] == [3, 6, 9, 12]
@@ -49,10 +49,9 @@ async def test_distill_runs_epochs_of_batches_and_reports_a_learning_curve(
     assert {"student", "teacher", "reflect"} <= stages
     store = await open_library(context)
     assert await store.count() == 1
-    assert await run_status("r1", context) == "finished"
 
     calls = len(fakes["student"].calls)
-    again = await distill(ITEMS, context, run_id="r1", epochs=2, batch_size=3)
+    again = await run_graph(ITEMS, context, run_id="r1", epochs=2, batch_size=3)
     assert len(fakes["student"].calls) == calls, "a finished run is not run again"
     assert again["results"] == output["results"]
 
@@ -61,4 +60,4 @@ async def test_distill_rejects_bad_items(fakes: dict[str, ScriptedChatModel], tm
     context = Context(library=str(tmp_path / "lib"), embeddings="hash")
     duplicate = [ITEMS[0], ITEMS[0]]
     with pytest.raises(ValueError, match="appears twice"):
-        await distill(duplicate, context)
+        await run_graph(duplicate, context, run_id="bad")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ted.graph import Context, close_libraries, open_library
-from ted.graph.runs import distill
+from ted.runs.distillation import run_graph
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks.synth import generate
 
@@ -41,7 +41,7 @@ async def test_faults_are_recorded_per_item_and_the_run_goes_on(tmp_path: Path, 
             tool_mode=tool_mode,  # type: ignore[arg-type]
         )
         try:
-            output = await distill(items, context, batch_size=8)
+            output = await run_graph(items, context, run_id="test", batch_size=8)
             injected = Counter(r.fault for r in sim.log if r.fault)
             store = await open_library(context)
             learned = await store.count()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fakes import ScriptedChatModel, text_of
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
 
 from ted.graph import Context, build_item_graph, close_libraries, compile_solve_graph, open_library
 from ted.graph import models as graph_models
@@ -141,8 +142,56 @@ async def test_json_mode_applies_validated_operations(
 ) -> None:
     fakes["teacher"].script = json_teacher_script
     context.tool_mode = "json"
-    output: dict[str, Any] = await build_item_graph().compile().ainvoke({"item": ITEM}, context=context)
+    graph = build_item_graph().compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "json"}}
+    output: dict[str, Any] = await graph.ainvoke({"item": ITEM, "op_prefix": "p/"}, config, context=context)
     [result] = output["results"]
-    assert len(result["operations"]) == 1
+    assert result["operations"] == [f"added E1: {SKILL}"]
     store = await open_library(context)
     assert [e.text for e in await store.list()] == [SKILL]
+
+    # The plan is state, not a made-up tool-calling message.
+    state = (await graph.aget_state(config)).values
+    assert [p["id"] for p in state["planned"]] == ["json-0"]
+    assert state["planned"][0]["operation"]["op"] == "add"
+    assert state["messages"] == []
+    assert await store.find_operation("p/json-0") is not None
+
+    # Resumed from the checkpoint before the plan was applied, the same plan changes nothing again.
+    history = [snapshot async for snapshot in graph.aget_state_history(config)]
+    [before] = [snapshot for snapshot in history if snapshot.next == ("apply_tools",)]
+    version = await store.current_version()
+    replayed: dict[str, Any] = await graph.ainvoke(None, before.config, context=context)
+    assert replayed["results"][-1]["operations"] == ["already done earlier: add E1"]
+    assert await store.current_version() == version and await store.count() == 1
+
+
+def fumbling_teacher_script(messages: list[BaseMessage], tools: list[str]) -> AIMessage:
+    """Calls a tool that does not exist and one with bad arguments, reads the errors, then gets it right."""
+    if "add_experience" not in tools:
+        return teacher_script(messages, tools)
+    results = [m for m in messages if isinstance(m, ToolMessage)]
+    if not results:
+        return AIMessage(
+            "",
+            tool_calls=[
+                {"name": "remember", "args": {"text": SKILL}, "id": "call-1"},
+                {"name": "add_experience", "args": {"tags": ["counting"]}, "id": "call-2"},
+            ],
+        )
+    if len(results) == 2:
+        assert [m.status for m in results] == ["error", "error"]
+        assert "there is no tool named 'remember'" in str(results[0].content)
+        assert "invalid arguments (text: Field required)" in str(results[1].content)
+        return AIMessage("", tool_calls=[{"name": "add_experience", "args": {"text": SKILL}, "id": "call-3"}])
+    return AIMessage("Library updated.")
+
+
+async def test_tool_mistakes_go_back_to_the_teacher_as_tool_results(
+    fakes: dict[str, ScriptedChatModel], context: Context
+) -> None:
+    fakes["teacher"].script = fumbling_teacher_script
+    output: dict[str, Any] = await build_item_graph().compile().ainvoke({"item": ITEM}, context=context)
+    assert output["results"][0]["operations"] == [f"added E1: {SKILL}"]
+    reflect_calls = [c for c in fakes["teacher"].calls if "add_experience" in c["tools"]]
+    assert len(reflect_calls) == 3

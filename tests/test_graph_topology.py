@@ -32,3 +32,10 @@ def test_topology_matches_snapshot(name: str) -> None:
 def test_item_graph_has_the_card_nodes() -> None:
     nodes = set(item_graph.get_graph().nodes)
     assert {"retrieve", "student", "teacher", "reflect", "compress"} <= nodes
+
+
+def test_one_node_is_named_compress() -> None:
+    # The per-item graph's node keeps the card's name; the dataset loop's compression has its own.
+    loop = set(distill_graph.get_graph().nodes)
+    assert "compress_between_batches" in loop and "compress" not in loop
+    assert "compress" in set(item_graph.get_graph().nodes)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from memory_fixtures import open_store
@@ -130,6 +131,80 @@ def test_library_from_environment(library: tuple[Path, dict[str, str]]) -> None:
     path, _ids = library
     listed = run("list", "--json", env={"TED_LIBRARY": str(path)})
     assert len(json.loads(listed.output)) == 3
+
+
+def _spellings(path: Path, command: list[str]) -> dict[str, list[str]]:
+    """The same command with --library before and after the subcommand's name."""
+    name, *rest = command
+    return {
+        "group": ["--library", str(path), name, *rest],
+        "subcommand": [name, "--library", str(path), *rest],
+    }
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["list", "--json"],
+        ["show", "{units}", "--json"],
+        ["history", "{units}", "--json"],
+        ["stats", "--json"],
+    ],
+)
+def test_library_before_or_after_the_subcommand(
+    library: tuple[Path, dict[str, str]], command: list[str]
+) -> None:
+    path, ids = library
+    command = [word.format(**ids) for word in command]
+    outputs = {}
+    for spelling, args in _spellings(path, command).items():
+        result = run(*args)
+        assert result.exit_code == 0, (spelling, result.output)
+        outputs[spelling] = json.loads(result.output)
+    assert outputs["group"] == outputs["subcommand"]
+
+
+def test_export_with_library_after_the_subcommand(
+    library: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    path, _ids = library
+    for spelling, args in _spellings(path, ["export", str(tmp_path / "out.json")]).items():
+        result = run(*args)
+        assert result.exit_code == 0 and "exported 3 experiences" in result.output, spelling
+    imported = run("import", str(tmp_path / "out.json"), "--library", str(tmp_path / "copy"))
+    assert imported.exit_code == 0 and "imported 3 experiences" in imported.output
+
+
+def test_the_subcommand_value_wins_and_a_typed_value_beats_the_environment(
+    library: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    path, _ids = library
+    missing = str(tmp_path / "missing")
+    both = run("--library", missing, "stats", "--library", str(path), "--json")
+    assert json.loads(both.output)["library"] == str(path)
+    # The environment names a missing library; a value typed anywhere replaces it.
+    for args in (["--library", str(path), "stats", "--json"], ["stats", "--library", str(path), "--json"]):
+        result = run(*args, env={"TED_LIBRARY": missing})
+        assert result.exit_code == 0 and json.loads(result.output)["library"] == str(path), args
+    wrong = CliRunner().invoke(cli, ["experiences", "stats", "--library", missing])
+    assert wrong.stderr.startswith(f"ted: error: no experience library at {missing}")
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "abc"], ["history", "abc"], ["export", "out.json"]])
+def test_no_library_anywhere_is_one_error_line(command: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["experiences", *command])
+    assert result.exit_code == 1
+    assert result.stderr == "ted: error: no library given: pass --library PATH or set TED_LIBRARY\n"
+
+
+def test_every_subcommand_lists_the_library_options_in_its_help() -> None:
+    group = cli.get_command(click.Context(cli), "experiences")
+    assert isinstance(group, click.Group)
+    for name in group.list_commands(click.Context(group)):
+        shown = run(name, "--help")
+        assert shown.exit_code == 0, name
+        assert "--library DIRECTORY" in shown.output and "$TED_LIBRARY" in shown.output, name
+        assert "--chroma-url" in shown.output, name
 
 
 @pytest.mark.parametrize(

@@ -50,13 +50,12 @@ async def test_clusters_are_found_and_merged(store: ExperienceStore) -> None:
     assert plan.prune == [] and plan.evict == [] and plan.rewrite == []
     assert "near-duplicates" in plan.reasons[units[0]]
 
-    result = await apply_plan(
-        store, plan, merged_texts={plan.clusters.index(units_cluster): "Check units first."}
-    )
+    result = await apply_plan(store, plan)
     assert len(result.merged) == 2
     texts = {e.text for e in await store.list()}
-    assert texts == {"Check units first.", SIDES[0], *OTHERS}  # SIDES[0] is older: it wins the tie
-    merged = next(e for e in await store.list() if e.text == "Check units first.")
+    # Each cluster keeps its most useful member's text; SIDES[0] is older, so it wins the tie.
+    assert texts == {UNITS[2], SIDES[0], *OTHERS}
+    merged = next(e for e in await store.list() if e.text == UNITS[2])
     assert merged.provenance.origin is Origin.MERGE and sorted(merged.provenance.merged_from) == sorted(units)
     assert merged.stats.helpful == 2
     assert all(e.status is Status.SUPERSEDED for e in await store.list(status=Status.SUPERSEDED))
@@ -66,7 +65,7 @@ async def test_clusters_are_found_and_merged(store: ExperienceStore) -> None:
     assert store.version == version and again.merged == [] and len(again.skipped) == 2
 
 
-async def test_prune_evict_and_rewrite(store: ExperienceStore) -> None:
+async def test_prune_and_evict_and_leave_rewrites_to_a_model(store: ExperienceStore) -> None:
     ids = await add_all(store, [*OTHERS, "Keep going. " * 30])
     motion, parity, last, verbose = ids
     await store.record_usage(
@@ -83,13 +82,10 @@ async def test_prune_evict_and_rewrite(store: ExperienceStore) -> None:
     assert plan.evict == [parity]  # 3 left after pruning, cap 2: the least useful goes
     assert plan.rewrite == [verbose]
     assert "utility 0.1" in plan.reasons[motion] and "over the cap of 2" in plan.reasons[parity]
-    result = await apply_plan(
-        store, plan, rewritten={verbose: "Keep going."}, op_prefix="c1/", step="compress 1"
-    )
-    assert (result.pruned, result.evicted, result.rewritten) == ([motion], [parity], [verbose])
-    assert {e.text for e in await store.list()} == {OTHERS[2], "Keep going."}
-    rewritten = await store.get(verbose)
-    assert rewritten.provenance.origin is Origin.REWRITE
+    result = await apply_plan(store, plan, op_prefix="c1/", step="compress 1")
+    assert (result.pruned, result.evicted) == ([motion], [parity])
+    assert {e.text for e in await store.list()} == {OTHERS[2], ("Keep going. " * 30).strip()}
+    assert (await store.get(verbose)).version == 1, "rewriting is the compress model's job"
     history = await store.history(motion)
     assert (
         history[-1].kind == "delete"
@@ -113,7 +109,7 @@ async def test_cluster_size_is_capped(store: ExperienceStore) -> None:
 
 async def test_empty_library(store: ExperienceStore) -> None:
     plan = await plan_compression(store, cap=10)
-    assert plan.is_empty() and plan.version == 0
+    assert plan == CompressionPlan(version=0)
     assert (await apply_plan(store, plan)).merged == []
 
 

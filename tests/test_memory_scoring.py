@@ -14,7 +14,6 @@ from ted.memory import (
     evidence,
     pack,
     rank,
-    render_experiences,
     utility,
 )
 from ted.memory.clustering import clusters_from_pairs, similar_pairs
@@ -115,12 +114,6 @@ class TestLabels:
     def test_from_mapping_rejects_other_labels(self) -> None:
         with pytest.raises(ValueError, match="X1"):
             LabelBook.from_mapping({"X1": "x"})
-
-    def test_render(self) -> None:
-        lines = render_experiences(
-            [("E1", Experience(id="a", text="First.")), ("E2", Experience(id="b", text="Two."))]
-        )
-        assert lines == "[E1] First.\n[E2] Two."
 
 
 class TestClustering:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +15,13 @@ from langgraph.prebuilt import ToolNode, create_react_agent
 from memory_fixtures import hash_embeddings_fixture, store_fixture  # noqa: F401
 
 from ted.memory import (
+    ADD_TOOL,
+    MERGE_TOOL,
+    OPERATION_TYPES,
+    REQUEST_TYPES,
+    SEARCH_TOOL,
     TOOL_NAMES,
+    VOTE_TOOL,
     AddOp,
     DeleteOp,
     ExperienceStore,
@@ -23,12 +30,17 @@ from ted.memory import (
     LibraryOperations,
     MergeOp,
     Origin,
+    SearchQuery,
     Status,
     ToolInputError,
     UnknownLabel,
     UpdateOp,
     VoteOp,
+    argument_fields,
     create_memory_tools,
+    operation_examples,
+    parse_request,
+    tool_schemas,
 )
 from ted.prompts.framing import EXPERIENCE, framed
 
@@ -101,7 +113,16 @@ class TestEditor:
         assert left.text == "Check units; draw the figure." and left.provenance.merged_from
         deleted = await store.list(status=Status.DELETED)
         assert deleted[0].stats.harmful == 1
-        assert [a.op for a in editor.applied] == ["add", "add", "add", "update", "vote", "merge", "delete"]
+        journaled = [await store.find_operation(f"run1/item-7/c{n}") for n in range(1, 8)]
+        assert [r.kind for r in journaled if r is not None] == [
+            "add",
+            "add",
+            "add",
+            "update",
+            "usage",
+            "merge",
+            "delete",
+        ]
         assert editor.votes == {deleted[0].id: "harmful"}
 
     async def test_mistakes_the_model_can_fix(self, editor: LibraryEditor) -> None:
@@ -203,6 +224,37 @@ class TestTools:
         tools = create_memory_tools(editor)
         message = tools[1].invoke(call("add_experience", "s1", text=UNITS))
         assert message.content == f"added E1: {UNITS}"
+
+
+class TestOneSource:
+    """Tool names, tool schemas and the JSON form come from the request models of ted.memory.operations."""
+
+    def test_tool_schemas_are_the_request_fields(self) -> None:
+        schemas = {s["function"]["name"]: s["function"] for s in tool_schemas(max_words=25)}
+        assert list(schemas) == list(TOOL_NAMES) == [kind.tool_name for kind in REQUEST_TYPES]
+        for kind in REQUEST_TYPES:
+            parameters = schemas[kind.tool_name]["parameters"]
+            assert list(parameters["properties"]) == list(argument_fields(kind))
+            for name, info in argument_fields(kind).items():
+                assert parameters["properties"][name]["description"] == info.description
+        assert "at most 25 words" in schemas[MERGE_TOOL]["description"]
+
+    def test_parse_request(self) -> None:
+        assert parse_request(ADD_TOOL, {"text": UNITS}) == AddOp(text=UNITS)
+        assert parse_request(SEARCH_TOOL, {"query": "units"}) == SearchQuery(query="units", k=5)
+        with pytest.raises(
+            ToolInputError, match=r"there is no tool named 'add'; the tools are merge_experiences$"
+        ):
+            parse_request("add", {}, [MergeOp])
+        with pytest.raises(ToolInputError, match=r"invalid arguments \(vote: Input should be 'helpful'"):
+            parse_request(VOTE_TOOL, {"label": "E1", "vote": "maybe"})
+
+    def test_the_json_form_shows_every_argument(self) -> None:
+        lines = operation_examples(OPERATION_TYPES).splitlines()
+        for kind, line in zip(OPERATION_TYPES, lines, strict=True):
+            example = json.loads(line.replace('"helpful" or "harmful"', '"helpful"'))
+            assert list(example) == ["op", *argument_fields(kind)]
+            LibraryOperations.model_validate({"operations": [example]})
 
 
 class ScriptedModel(GenericFakeChatModel):

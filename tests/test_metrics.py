@@ -1,4 +1,4 @@
-"""Evaluation statistics: accuracy, bootstrap intervals, exact McNemar / sign tests, spread."""
+"""Evaluation statistics: bootstrap intervals, exact McNemar / sign tests, spread."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import math
 import pytest
 
 from ted.tasks.metrics import (
-    accuracy,
     binomial_two_sided,
     bootstrap_interval,
     mcnemar_exact,
@@ -15,13 +14,6 @@ from ted.tasks.metrics import (
     sign_test,
     spread,
 )
-
-
-def test_accuracy_is_the_mean_score() -> None:
-    assert accuracy([True, False, True, True]) == 0.75
-    assert accuracy([0.5, 1.0]) == 0.75
-    with pytest.raises(ValueError, match="empty"):
-        accuracy([])
 
 
 def test_binomial_two_sided_matches_hand_computed_values() -> None:

@@ -23,8 +23,10 @@ from langchain_openai import ChatOpenAI
 
 from ted.cli.main import cli
 from ted.graph import Context
+from ted.graph.edits import REFLECT_OPERATIONS
 from ted.graph.prompting import compress_messages, reflect_messages, student_messages, teacher_messages
 from ted.graph.state import InjectedExperience, TeacherSolution, Trajectory
+from ted.memory import operation_examples
 from ted.prompts import reflect, render
 from ted.prompts.framing import (
     ATTEMPT,
@@ -261,6 +263,11 @@ def test_reflection_protocols_are_kept() -> None:
     assert "Act through the tools." in tools_system
     assert '{"operations": [ ... ]}' in json_system
     assert '{"op": "add", "text": "...", "tags": ["..."], "reason": "..."}' in json_system
+    # The operation lines are generated from the operations themselves, in the order the steps use them.
+    assert (
+        f"where each operation is one of\n{operation_examples(REFLECT_OPERATIONS)}\nUse an empty"
+        in json_system
+    )
 
 
 def test_a_missing_solution_gets_no_frame() -> None:

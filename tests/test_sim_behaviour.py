@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import BaseMessage
+from openai.types.chat import ChatCompletionMessage, ChatCompletionMessageFunctionToolCall
+from openai.types.chat.chat_completion_message_function_tool_call import Function
 
 from ted.graph import Context
 from ted.graph.prompting import compress_messages, reflect_messages, student_messages
@@ -26,13 +28,11 @@ from ted.prompts.framing import (
     group,
 )
 from ted.sim import ConfigError, SimConfig, World, parse_latency
-from ted.sim.draws import Draws, request_key
+from ted.sim.behaviour import fill, respond
 from ted.sim.faults import draw_fault, malform
-from ted.sim.reply import Reply, ToolCall
-from ted.sim.request import BadRequest, ChatRequest
-from ted.sim.respond import find_item, respond
-from ted.sim.structured import fill
-from ted.sim.tokens import completion_tokens, prompt_tokens
+from ted.sim.reading import find_item, kind_of, role_of
+from ted.sim.simulator import Draws, completion_tokens, prompt_tokens, request_key
+from ted.sim.wire import BadRequest, ChatRequest, assistant, finish_reason, function_calls
 from ted.tasks import render_prompt, score_answer
 from ted.tasks.items import Item
 from ted.tasks.synth import DECOYS, FAMILIES, NOISE, generate_items
@@ -89,6 +89,11 @@ def _student(item: Item, lines: list[str], **extra: Any) -> ChatRequest:
     return _from_pipeline("sim-student", messages, temperature=0.7, **extra)
 
 
+def _calls(reply: ChatCompletionMessage) -> list[tuple[str, dict[str, Any]]]:
+    """The name and parsed arguments of each function call of a reply."""
+    return [(call.function.name, json.loads(call.function.arguments)) for call in function_calls(reply)]
+
+
 def _accuracy(request: ChatRequest, world: World, config: SimConfig, draws: int = 2000) -> float:
     item = find_item(request, world)
     assert item is not None
@@ -103,9 +108,9 @@ def _accuracy(request: ChatRequest, world: World, config: SimConfig, draws: int 
 
 
 def test_role_comes_from_the_model_name() -> None:
-    assert _request("my-Student-8b", "s", "u").role == "student"
-    assert _request("gpt-teacher", "s", "u").role == "teacher"
-    assert _request("anything-else", "s", "u").role == "teacher"
+    assert role_of(_request("my-Student-8b", "s", "u")) == "student"
+    assert role_of(_request("gpt-teacher", "s", "u")) == "teacher"
+    assert role_of(_request("anything-else", "s", "u")) == "teacher"
 
 
 @pytest.mark.parametrize(
@@ -130,11 +135,20 @@ def test_role_comes_from_the_model_name() -> None:
         ),
         ("Solve.", {"tools": [_tool("Answer")], "tool_choice": "auto"}, "structured"),
         ("Solve.", {"tools": [_tool("Answer")], "tool_choice": "none"}, "solve"),
+        # A forced function hides the others, memory tools included.
+        (
+            "Solve.",
+            {
+                "tools": [_tool("add_experience"), _tool("Answer")],
+                "tool_choice": {"type": "function", "function": {"name": "Answer"}},
+            },
+            "structured",
+        ),
         ("You reflect.", {}, "solve"),
     ],
 )
 def test_kind_is_decided_as_the_pipeline_asks(system: str, extra: dict[str, Any], kind: str) -> None:
-    assert _request("sim-teacher", system, "u", **extra).kind == kind
+    assert kind_of(_request("sim-teacher", system, "u", **extra)) == kind
 
 
 @pytest.mark.parametrize(
@@ -149,16 +163,16 @@ def test_kind_is_decided_as_the_pipeline_asks(system: str, extra: dict[str, Any]
 )
 def test_kind_in_json_mode_follows_the_frames(user: str, kind: str) -> None:
     request = _request("sim-teacher", "Think.", user, response_format={"type": "json_object"})
-    assert request.kind == kind
+    assert kind_of(request) == kind
 
 
 def test_pipeline_prompts_get_their_kind(items: list[Item]) -> None:
     json_mode = {"response_format": {"type": "json_object"}}
     reflecting = reflect_messages(Context(), items[0], [], [], [], None, json_mode=True)
     compressing = compress_messages(Context(), cluster=[("E1", "a"), ("E2", "b")], json_mode=True)
-    assert _from_pipeline("sim-teacher", reflecting, **json_mode).kind == "reflect"
-    assert _from_pipeline("sim-teacher", compressing, **json_mode).kind == "compress"
-    assert _student(items[0], ["x"]).kind == "solve"
+    assert kind_of(_from_pipeline("sim-teacher", reflecting, **json_mode)) == "reflect"
+    assert kind_of(_from_pipeline("sim-teacher", compressing, **json_mode)) == "compress"
+    assert kind_of(_student(items[0], ["x"])) == "solve"
     user = str(compressing[1].content)
     assert len(framed(MERGE_GROUP, user)) == 1 and framed(REWRITE_GROUP, user) == []
 
@@ -171,7 +185,7 @@ def test_developer_messages_count_as_system() -> None:
             "response_format": {"type": "json_object"},
         }
     )
-    assert request.kind == "compress"
+    assert kind_of(request) == "compress"
 
 
 @pytest.mark.parametrize(
@@ -302,11 +316,9 @@ def test_reflect_votes_for_the_skill_and_adds_nothing(items: list[Item], world: 
     family = FAMILIES[item.category or ""]
     config = SimConfig(p_rephrase=0.0)
     reply = respond(_reflect(item, [family.paraphrases[0]]), item, world, config, random.Random(0))
-    assert [(call.name, json.loads(call.arguments)["label"]) for call in reply.tool_calls] == [
-        ("vote_experience", "E1")
-    ]
-    assert json.loads(reply.tool_calls[0].arguments)["vote"] == "helpful"
-    assert reply.finish_reason == "tool_calls"
+    assert [(name, arguments["label"]) for name, arguments in _calls(reply)] == [("vote_experience", "E1")]
+    assert _calls(reply)[0][1]["vote"] == "helpful"
+    assert finish_reason(reply) == "tool_calls"
 
 
 def test_reflect_sometimes_restates_a_skill_the_students_had(items: list[Item], world: World) -> None:
@@ -315,8 +327,8 @@ def test_reflect_sometimes_restates_a_skill_the_students_had(items: list[Item], 
     request = _reflect(item, [family.paraphrases[0]])
     restated = 0
     for index in range(1000):
-        calls = respond(request, item, world, SimConfig(p_rephrase=0.3), random.Random(index)).tool_calls
-        adds = [json.loads(c.arguments)["text"] for c in calls if c.name == "add_experience"]
+        calls = _calls(respond(request, item, world, SimConfig(p_rephrase=0.3), random.Random(index)))
+        adds = [arguments["text"] for name, arguments in calls if name == "add_experience"]
         assert set(adds) <= set(family.paraphrases)
         restated += bool(adds)
     assert restated / 1000 == pytest.approx(0.3, abs=0.04)
@@ -331,12 +343,12 @@ def test_reflect_adds_a_paraphrase_or_noise_when_the_skill_is_missing(
     request = _reflect(item, [NOISE[3]])
     added, harmful, noise = Counter[str](), 0, 0
     for index in range(1000):
-        calls = respond(request, item, world, config, random.Random(index)).tool_calls
-        adds = [json.loads(c.arguments) for c in calls if c.name == "add_experience"]
+        calls = _calls(respond(request, item, world, config, random.Random(index)))
+        adds = [arguments for name, arguments in calls if name == "add_experience"]
         assert len(adds) == 1 and adds[0]["tags"] == [family.name]
         added[adds[0]["text"]] += 1
         noise += adds[0]["text"] in NOISE or adds[0]["text"] in DECOYS[family.name]
-        harmful += any(c.name == "vote_experience" for c in calls)
+        harmful += any(name == "vote_experience" for name, _ in calls)
     assert noise / 1000 == pytest.approx(0.2, abs=0.04)
     assert harmful / 1000 == pytest.approx(0.5, abs=0.05)
     assert set(added) <= set(family.paraphrases) | set(NOISE) | set(DECOYS[family.name])
@@ -351,7 +363,7 @@ def test_reflect_ends_the_tool_loop_after_results(items: list[Item], world: Worl
         {"role": "tool", "tool_call_id": "c1", "content": "added E1"},
     ]  # fmt: skip
     reply = respond(_reflect(item, [], more=more), item, world, SimConfig(), random.Random(0))
-    assert reply.tool_calls == [] and "Library updated" in (reply.content or "")
+    assert not reply.tool_calls and "Library updated" in (reply.content or "")
 
 
 def test_reflect_in_json_mode(items: list[Item], world: World) -> None:
@@ -403,7 +415,7 @@ def test_compress_merges_clusters_and_rewrites_verbose_ones(world: World) -> Non
         ],
     )
     reply = respond(_compress(system, user), None, world, SimConfig(), random.Random(0))
-    calls = [(call.name, json.loads(call.arguments)) for call in reply.tool_calls]
+    calls = _calls(reply)
     assert calls[0] == (
         "merge_experiences",
         {"labels": ["E1", "E2"], "text": clock.skill, "reason": calls[0][1]["reason"]},
@@ -457,9 +469,8 @@ def test_schema_is_filled_with_the_solution(items: list[Item], world: World) -> 
     tools = [{"type": "function", "function": {"name": "Answer", "parameters": schema}}]
     request = _student(item, [FAMILIES[item.category or ""].skill], tools=tools)
     reply = respond(request, item, world, SimConfig(p_student_skill=1.0), random.Random(0))
-    (call,) = reply.tool_calls
-    arguments = json.loads(call.arguments)
-    assert call.name == "Answer"
+    ((name, arguments),) = _calls(reply)
+    assert name == "Answer"
     assert arguments["final_answer"] == item.answer
     assert arguments["experiences_used"] == ["E1"]
     assert arguments["reasoning"].startswith("Simulated")
@@ -496,27 +507,28 @@ def test_faults_follow_their_rates() -> None:
 
 
 def test_malformed_kinds() -> None:
-    call = ToolCall(id="c", name="add_experience", arguments=json.dumps({"text": "t", "tags": ["x"]}))
+    function = Function(name="add_experience", arguments=json.dumps({"text": "t", "tags": ["x"]}))
+    call = ChatCompletionMessageFunctionToolCall(id="c", type="function", function=function)
     tools = _request("m", "s", "u", tools=[_tool("add_experience")])
     json_mode = _request("m", "s", "u", response_format={"type": "json_object"})
 
-    def spoil(kind: str, reply: Reply, request: ChatRequest) -> Reply:
+    def spoil(kind: str, reply: ChatCompletionMessage, request: ChatRequest) -> ChatCompletionMessage:
         spoilt, applied = malform(reply, request, SimConfig(malformed_kinds={kind}), random.Random(0))  # type: ignore[arg-type]
         assert applied == kind
         return spoilt
 
-    bad = spoil("bad_arguments", Reply(tool_calls=[call]), tools)
+    bad = spoil("bad_arguments", assistant(tool_calls=[call]), tools)
     with pytest.raises(json.JSONDecodeError):
-        json.loads(bad.tool_calls[0].arguments)
-    wrong = spoil("wrong_arguments", Reply(tool_calls=[call]), tools)
-    assert json.loads(wrong.tool_calls[0].arguments) == {"tags": ["x"]}
-    invalid = spoil("invalid_json", Reply(content='{"operations": []}'), json_mode)
+        json.loads(function_calls(bad)[0].function.arguments)
+    wrong = spoil("wrong_arguments", assistant(tool_calls=[call]), tools)
+    assert _calls(wrong) == [("add_experience", {"tags": ["x"]})]
+    invalid = spoil("invalid_json", assistant('{"operations": []}'), json_mode)
     with pytest.raises(json.JSONDecodeError):
         json.loads(invalid.content or "")
-    empty = spoil("empty", Reply(content="Answer: 3"), tools)
-    assert empty.content == "" and empty.tool_calls == []
+    empty = spoil("empty", assistant("Answer: 3"), tools)
+    assert empty.content == "" and not empty.tool_calls
     unchanged, applied = malform(
-        Reply(content="x"), tools, SimConfig(malformed_kinds={"invalid_json"}), random.Random(0)
+        assistant("x"), tools, SimConfig(malformed_kinds={"invalid_json"}), random.Random(0)
     )
     assert applied is None and unchanged.content == "x"
 
@@ -527,7 +539,7 @@ def test_token_estimates_count_text_images_and_tools() -> None:
     with_images = _request("m", "s" * 40, [{"type": "text", "text": "u" * 400}, image, image])
     assert prompt_tokens(with_images, image_tokens=256) - prompt_tokens(text_only, image_tokens=256) == 512
     assert prompt_tokens(text_only, image_tokens=256) == (4 + 10) + (4 + 100)
-    assert completion_tokens(Reply(content="x" * 40)) == 10
+    assert completion_tokens(assistant("x" * 40)) == 10
 
 
 def test_config_checks_and_latency_forms() -> None:

@@ -16,6 +16,7 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel
 
 from ted.graph import Context, prompting
@@ -330,6 +331,44 @@ def test_bad_bodies_and_paths_get_openai_errors(sim: SimServer) -> None:
     assert status == 400 and "'messages'" in body["error"]["message"]
     status, _, body = get(sim, "/v1/nothing")
     assert status == 404 and "Unknown endpoint" in body["error"]["message"]
+
+
+def test_bodies_are_what_the_openai_api_sends(sim: SimServer, items: list[Item]) -> None:
+    tools = [{"type": "function", "function": {"name": "add_experience", "parameters": {"type": "object"}}}]
+    messages = [
+        {"role": "system", "content": "You reflect."},
+        {"role": "user", "content": render_prompt(items[8])},
+    ]
+    body = {"model": "sim-teacher", "messages": messages, "tools": tools}
+    status, _, completion = post(sim, "/v1/chat/completions", json.dumps(body).encode())
+    assert status == 200
+    ChatCompletion.model_validate(completion)
+    (choice,) = completion["choices"]
+    assert choice["finish_reason"] == "tool_calls" and choice["logprobs"] is None
+    # As the API writes it: null content and refusal beside the calls, nothing else.
+    assert choice["message"].keys() == {"role", "content", "refusal", "tool_calls"}
+    assert choice["message"]["content"] is None and choice["message"]["refusal"] is None
+    assert completion["usage"]["total_tokens"] == sum(
+        completion["usage"][key] for key in ("prompt_tokens", "completion_tokens")
+    )
+    streamed = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    request = urllib.request.Request(
+        f"{sim.base_url}/chat/completions",
+        data=json.dumps(streamed).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["Content-Type"] == "text/event-stream"
+        events = [line.removeprefix("data: ") for line in response.read().decode().split("\n\n") if line]
+    assert events[-1] == "[DONE]"
+    chunks = [ChatCompletionChunk.model_validate_json(event) for event in events[:-1]]
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-2].choices[0].finish_reason == "tool_calls"
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    # The same prompt, so the same prompt tokens; the answer is another draw.
+    assert chunks[-1].usage.prompt_tokens == completion["usage"]["prompt_tokens"]
+    (call,) = [call for chunk in chunks if chunk.choices for call in chunk.choices[0].delta.tool_calls or []]
+    assert call.function is not None and call.function.name == "add_experience"
 
 
 def test_port_and_base_url_need_a_running_server(world: World) -> None:

@@ -8,8 +8,7 @@ from langgraph.runtime import Runtime
 
 from ted.graph.context import Context
 from ted.graph.library import open_library
-from ted.graph.nodes.reflect import operations_done
-from ted.graph.state import ItemResult, ItemState, Reflection
+from ted.graph.state import ItemResult, ItemState
 
 
 async def record(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -41,9 +40,6 @@ async def record(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]:
     if deltas and graded:
         await store.record_usage(deltas, op_id=f"{prefix}usage", step=f"epoch {state.get('epoch', 0)}")
 
-    reflection = state.get("reflection") or Reflection(
-        mode=state.get("reflect_mode", "tools"), operations=operations_done(state.get("messages", []))
-    )
     solution = state.get("teacher")
     result = ItemResult(
         item_id=item_id,
@@ -54,11 +50,11 @@ async def record(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]:
         graded=len(graded),
         teacher_correct=None if solution is None or solution["error"] else solution["correct"],
         injected=[e["id"] for e in injected],
-        operations=reflection["operations"],
+        operations=state["reflection"]["operations"],
         failed=not graded,
     )
     over_cap = state.get("compress_in_item", True) and await store.count() > context.library_cap
-    return {"reflection": reflection, "results": [result], "compress_due": over_cap}
+    return {"results": [result], "compress_due": over_cap}
 
 
 def route_after_record(state: ItemState) -> Literal["compress", "__end__"]:

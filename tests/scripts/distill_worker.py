@@ -10,7 +10,7 @@ import asyncio
 import sys
 
 from ted.graph import Context
-from ted.graph.runs import distill
+from ted.runs.distillation import run_graph
 from ted.tasks import load_dataset
 
 
@@ -32,7 +32,7 @@ def main() -> None:
         if node == "after_batch":
             print("batch done", flush=True)
 
-    output = asyncio.run(distill(items, context, run_id=run_id, batch_size=4, on_event=report))
+    output = asyncio.run(run_graph(items, context, run_id=run_id, batch_size=4, on_event=report))
     print(f"finished {len(output['results'])} items", flush=True)
 
 

@@ -1,16 +1,25 @@
-"""What a distill or eval run reports: the models written to ``summary.json`` and printed by ``--json``."""
+"""The results of runs: what `distill`, `evaluate`, `solve` and `demo` return, and reports are made of.
+
+Each result is a pydantic model (``summary.json`` is its JSON, and ``ted ... --json`` prints it) that
+carries accuracy with confidence intervals, the paired comparison, costs and recorded errors, and can
+write its report folder (`write_report`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ted.cli.costs import CostReport
+from ted.runs.costs import CostReport
 from ted.tasks.metrics import Interval, PairedTest, Spread
 
 if TYPE_CHECKING:
+    from ted.graph import Context
+    from ted.graph.context import Role
     from ted.memory import ExperienceStore
 
 SIMULATED_BANNER = (
@@ -26,6 +35,17 @@ class ModelInfo(BaseModel):
     role: str
     model: str
     endpoint: str
+
+    @classmethod
+    def of(cls, context: Context, roles: Iterable[Role]) -> list[ModelInfo]:
+        """Model name and endpoint of each role of ``context``."""
+        from ted.graph.models import model_spec
+
+        infos = []
+        for role in roles:
+            spec = model_spec(context, role)
+            infos.append(cls(role=role, model=spec.model, endpoint=spec.base_url or "api.openai.com"))
+        return infos
 
 
 class DatasetInfo(BaseModel):
@@ -73,8 +93,8 @@ class CategoryTraining(BaseModel):
     accuracy: float | None
 
 
-class DistillSummary(BaseModel):
-    """Everything `ted distill` reports."""
+class DistillResult(BaseModel):
+    """What a distillation run did: training accuracy, the learning curve, the library, costs, errors."""
 
     kind: Literal["distill"] = "distill"
     run_id: str
@@ -101,7 +121,13 @@ class DistillSummary(BaseModel):
     costs: CostReport
     error_counts: dict[str, int] = Field(description="Recorded failures by stage and kind.")
     errors: list[dict[str, Any]] = Field(description="The first recorded failures.")
-    report_dir: str
+    report_dir: str = Field(description="Where `write_report` writes by default.")
+
+    def write_report(self, directory: str | Path | None = None) -> Path:
+        """Write ``summary.json``, ``report.md`` and the learning curve; returns the folder."""
+        from ted.runs.reports import write_distill_report
+
+        return write_distill_report(self, Path(directory or self.report_dir))
 
 
 class ConditionResult(BaseModel):
@@ -142,8 +168,8 @@ class Contamination(BaseModel):
     removed: list[str] = Field(description="Test items that were training items, left out.")
 
 
-class EvalSummary(BaseModel):
-    """Everything `ted eval` reports."""
+class EvaluationResult(BaseModel):
+    """The student with and without the library on held-out items: accuracy, intervals, paired test."""
 
     kind: Literal["eval"] = "eval"
     eval_id: str
@@ -165,11 +191,17 @@ class EvalSummary(BaseModel):
     costs: CostReport
     error_counts: dict[str, int]
     errors: list[dict[str, Any]]
-    report_dir: str
+    report_dir: str = Field(description="Where `write_report` writes by default.")
+
+    def write_report(self, directory: str | Path | None = None) -> Path:
+        """Write ``summary.json``, ``report.md`` and the per-category chart; returns the folder."""
+        from ted.runs.reports import write_eval_report
+
+        return write_eval_report(self, Path(directory or self.report_dir))
 
 
-class DemoSummary(BaseModel):
-    """What `ted demo` reports (``--json``)."""
+class DemoResult(BaseModel):
+    """What a demo run showed, and what it did not."""
 
     kind: Literal["demo"] = "demo"
     simulated: bool = True
@@ -188,5 +220,27 @@ class DemoSummary(BaseModel):
     eval_report_dir: str
     shows: list[str]
     does_not_show: list[str]
-    distill: DistillSummary
-    eval: EvalSummary
+    distill: DistillResult
+    eval: EvaluationResult
+
+
+class InjectedExperienceResult(BaseModel):
+    """An experience that was in the student's prompt, and whether the student said it used it."""
+
+    label: str
+    id: str
+    text: str
+    similarity: float
+    cited: bool
+
+
+class SolveResult(BaseModel):
+    """The student's answer to one question, with the experiences it was given."""
+
+    item_id: str
+    answer: str | None = Field(description="What the scorer read as the final answer.")
+    correct: bool | None = Field(description="Graded against the item's answer; None when it had none.")
+    response: str
+    experiences: list[InjectedExperienceResult]
+    usage: list[dict[str, Any]]
+    errors: list[dict[str, Any]] = Field(description="Recorded failures (a failed model call).")

@@ -1,9 +1,9 @@
-"""Run records: what `ted distill` started, with which settings, and how far it got.
+"""Run records: which distillations a library had, with which settings, and how far each got.
 
 Each run writes ``<library>/runs/<run_id>.json`` beside the checkpoints (``runs.sqlite``): the dataset
 and its split, the training item ids, the loop settings and the model settings (names of key
-variables only, never keys). ``--resume`` continues the latest unfinished run with exactly these
-settings, and `ted eval` reads the training ids of every run to keep its test items apart.
+variables only, never keys). `resume` continues an unfinished run with exactly these settings, and
+`evaluate` reads the training ids of every run to keep its test items apart.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from ted.cli.errors import RunRecordError
+from ted.runs.datasets import DatasetSplit
+from ted.runs.errors import RunRecordError
 
 if TYPE_CHECKING:
     from ted.graph import Context
     from ted.graph.state import DistillOutput
 
 RUNS_DIR = "runs"
+CHECKPOINT_FILE = "runs.sqlite"
 RunStatus = Literal["running", "interrupted", "failed", "finished"]
 # Prompts are long and the command line cannot change them; runs record the rest of the context.
 _UNRECORDED_SUFFIX = "_system_prompt"
@@ -32,17 +34,6 @@ _UNRECORDED_SUFFIX = "_system_prompt"
 def now() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)
-
-
-class DatasetChoice(BaseModel):
-    """Which items a run trains on: the dataset and the seeded split."""
-
-    path: str
-    format: str | None = None
-    split: str | None = None
-    limit: int | None = None
-    train_size: int
-    seed: int
 
 
 class RunRecord(BaseModel):
@@ -56,19 +47,30 @@ class RunRecord(BaseModel):
     attempts: int = Field(default=1, description="1 plus the number of resumes.")
     seconds: float = Field(default=0.0, description="Wall time spent running, over all attempts.")
     error: str | None = None
-    dataset: DatasetChoice
-    items: int = Field(description="Items in the dataset.")
+    dataset: DatasetSplit | None = Field(
+        description="The dataset and split trained on; None for items given directly."
+    )
+    items: int = Field(description="Items in the dataset (the items given, when there is no dataset).")
     train_ids: list[str]
     epochs: int
     batch_size: int
+    seed: int = Field(default=0, description="Seed of the item order in epochs after the first.")
     context: dict[str, Any] = Field(description="The run's Context settings (prompts left out).")
     prices: str | None = None
     simulated: bool = False
     report_dir: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _order_seed(cls, data: Any) -> Any:
+        # Records written before the seed had its own field ordered epochs by the split's seed.
+        if isinstance(data, dict) and "seed" not in data and isinstance(data.get("dataset"), dict):
+            return {**data, "seed": data["dataset"].get("seed", 0)}
+        return data
+
     @property
     def unfinished(self) -> bool:
-        """Whether ``--resume`` can continue it."""
+        """Whether `resume` can continue it."""
         return self.status != "finished"
 
 
@@ -87,6 +89,11 @@ def context_settings(context: Context) -> dict[str, Any]:
 def runs_dir(library: str | Path) -> Path:
     """Where the run records of ``library`` live."""
     return Path(library).expanduser() / RUNS_DIR
+
+
+def checkpoint_path(library: str | Path) -> Path:
+    """Where the runs of ``library`` keep their checkpoints."""
+    return Path(library).expanduser() / CHECKPOINT_FILE
 
 
 def save_run(library: str | Path, record: RunRecord) -> Path:
@@ -136,9 +143,23 @@ def latest_unfinished(library: str | Path) -> RunRecord:
     return unfinished[-1]
 
 
+def find_run(library: str | Path, run_id: str) -> RunRecord:
+    """The record of run ``run_id`` of ``library``.
+
+    Raises:
+        RunRecordError: There is no such run.
+    """
+    path = runs_dir(library) / f"{run_id}.json"
+    if not path.is_file():
+        raise RunRecordError(f"library {library} has no run {run_id!r}")
+    return load_run(path)
+
+
 def latest_finished(library: str | Path, dataset: str) -> RunRecord | None:
     """The most recent finished run of ``library`` on ``dataset`` (as runs record it), if any."""
-    matching = [r for r in all_runs(library) if r.status == "finished" and r.dataset.path == dataset]
+    matching = [
+        r for r in all_runs(library) if r.status == "finished" and r.dataset and r.dataset.path == dataset
+    ]
     return matching[-1] if matching else None
 
 
@@ -148,18 +169,17 @@ def training_ids(library: str | Path) -> tuple[set[str], int]:
     return {item_id for record in records for item_id in record.train_ids}, len(records)
 
 
-async def checkpointed_state(run_id: str, context: Context) -> dict[str, Any] | None:
+async def checkpointed_state(run_id: str, library: str | Path) -> dict[str, Any] | None:
     """The values the checkpoints of ``run_id`` hold so far (None for a run that never started).
 
-    They include the run's ``items`` and what `ted.graph.runs.distill` returns (results, progress,
+    They include the run's ``items`` and what the dataset loop returns (results, progress,
     compressions, usage, errors).
     """
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from ted.graph.distill import compile_distill_graph
-    from ted.graph.runs import checkpoint_path
+    from ted.graph import compile_distill_graph
 
-    path = checkpoint_path(context)
+    path = checkpoint_path(library)
     if not path.exists():
         return None
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
@@ -170,7 +190,7 @@ async def checkpointed_state(run_id: str, context: Context) -> dict[str, Any] | 
 
 
 def as_output(run_id: str, values: dict[str, Any]) -> DistillOutput:
-    """Checkpointed values in the shape `ted.graph.runs.distill` returns."""
+    """Checkpointed values in the shape the dataset loop returns."""
     from ted.graph.state import DistillOutput
 
     return DistillOutput(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ted.cli.errors import PricesError
+from ted.runs.errors import PricesError
 
 if TYPE_CHECKING:
     from ted.graph.state import Usage

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ted.cli.markdown import (
+from ted.runs.markdown import (
     banner,
     costs_markdown,
     errors_markdown,
@@ -21,9 +21,10 @@ from ted.cli.markdown import (
     repeats,
     table,
 )
-from ted.cli.output import to_json
-from ted.cli.plots import BarGroup, CurvePoint, category_bars, learning_curve
-from ted.cli.summaries import DistillSummary, EvalSummary, ModelInfo
+from ted.runs.plots import BarGroup, CurvePoint, category_bars, learning_curve
+from ted.runs.results import DistillResult, EvaluationResult, ModelInfo
+from pydantic import BaseModel
+
 from ted.tasks.metrics import Interval
 
 SUMMARY_FILE = "summary.json"
@@ -32,7 +33,7 @@ CURVE_FILE = "learning_curve.png"
 CATEGORIES_FILE = "categories.png"
 
 
-def distill_markdown(summary: DistillSummary) -> str:
+def distill_markdown(summary: DistillResult) -> str:
     """The Markdown report of a distillation run."""
     s = summary
     d = s.dataset
@@ -104,7 +105,7 @@ def distill_markdown(summary: DistillSummary) -> str:
     )
 
 
-def eval_markdown(summary: EvalSummary) -> str:
+def eval_markdown(summary: EvaluationResult) -> str:
     """The Markdown report of an evaluation."""
     s = summary
     d = s.dataset
@@ -195,7 +196,7 @@ def _subtitle(models: Sequence[ModelInfo], simulated: bool) -> str:
     return names + (" · SIMULATED MODELS" if simulated else "")
 
 
-def draw_curve(summary: DistillSummary, path: Path) -> Path:
+def draw_curve(summary: DistillResult, path: Path) -> Path:
     """The learning curve of a distillation run."""
     points = [
         CurvePoint(
@@ -209,7 +210,7 @@ def draw_curve(summary: DistillSummary, path: Path) -> Path:
     return learning_curve(points, path, title=title, subtitle=_subtitle(summary.models, summary.simulated))
 
 
-def draw_categories(summary: EvalSummary, path: Path) -> Path:
+def draw_categories(summary: EvaluationResult, path: Path) -> Path:
     """Accuracy per category with and without the library."""
 
     def triple(value: Interval | None) -> tuple[float, float, float] | None:
@@ -231,23 +232,21 @@ def draw_categories(summary: EvalSummary, path: Path) -> Path:
     return category_bars(groups, path, title=title, subtitle=_subtitle(summary.models, summary.simulated))
 
 
-def _write(directory: Path, summary: object, markdown: str) -> None:
+def _write(directory: Path, summary: BaseModel, markdown: str) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / SUMMARY_FILE).write_text(to_json(summary) + "\n", encoding="utf-8")
+    (directory / SUMMARY_FILE).write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
     (directory / REPORT_FILE).write_text(markdown, encoding="utf-8")
 
 
-def write_distill_report(summary: DistillSummary) -> Path:
+def write_distill_report(summary: DistillResult, directory: Path) -> Path:
     """Write the report folder of a distillation run; returns the folder."""
-    directory = Path(summary.report_dir)
     _write(directory, summary, distill_markdown(summary))
     draw_curve(summary, directory / CURVE_FILE)
     return directory
 
 
-def write_eval_report(summary: EvalSummary) -> Path:
+def write_eval_report(summary: EvaluationResult, directory: Path) -> Path:
     """Write the report folder of an evaluation; returns the folder."""
-    directory = Path(summary.report_dir)
     _write(directory, summary, eval_markdown(summary))
     draw_categories(summary, directory / CATEGORIES_FILE)
     return directory
@@ -259,7 +258,12 @@ def _demote(markdown: str) -> str:
 
 
 def write_combined_report(
-    directory: Path, summary: object, *, preface: str, distilled: DistillSummary, evaluated: EvalSummary
+    directory: Path,
+    summary: BaseModel,
+    *,
+    preface: str,
+    distilled: DistillResult,
+    evaluated: EvaluationResult,
 ) -> Path:
     """One folder for a distillation and its evaluation (what `ted demo` writes)."""
     markdown = f"{preface}\n{_demote(distill_markdown(distilled))}\n{_demote(eval_markdown(evaluated))}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ted.cli.costs import CostReport
-from ted.cli.summaries import SIMULATED_BANNER, ModelInfo
+from ted.runs.costs import CostReport
+from ted.runs.results import SIMULATED_BANNER, ModelInfo
 from ted.tasks.metrics import Interval, Spread
 
 

@@ -1,0 +1,344 @@
+"""What the simulated models do with a request: decide, then write the decision as it was asked for.
+
+The student is right with a base probability, more often when an injected experience carries its
+puzzle's skill. The teacher is usually right; reflecting, it votes on what the students were shown
+and proposes what they lacked, sometimes useless advice or another wording of a known skill, so that
+voting, pruning and merging have work; compressing, it merges clusters and shortens verbose entries.
+Experiences are recognised by meaning (`ted.tasks.synth.skill_of`), never by the teacher's wording.
+
+`respond` is the entry point. A decision goes out as free text ending in ``Answer: ...``, as calls of
+the offered tools, or as JSON (library operations, or an object that follows the requested schema).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from openai.types.chat import ChatCompletionMessage
+
+from ted.memory.operations import OPERATION_TYPES, argument_fields
+from ted.sim.config import SimConfig
+from ted.sim.reading import (
+    compress_groups,
+    injected_experiences,
+    injected_payloads,
+    injection_lines,
+    kind_of,
+    problem_of,
+    role_of,
+)
+from ted.sim.wire import ChatRequest, assistant, tool_call
+from ted.sim.world import World
+from ted.tasks.items import Item
+from ted.tasks.synth import DECOYS, FAMILIES, NOISE, skill_of
+
+# A library operation as our pipeline reads it: {"op": "add" | "update" | "delete" | "merge" | "vote", ...}.
+Operation = dict[str, Any]
+
+REFLECTED = "Library updated. (simulated teacher)"
+COMPRESSED = "Library compressed. (simulated teacher)"
+UNKNOWN = (
+    "Simulated model: no puzzle of the simulated world appears in this request, so there is nothing "
+    "to solve.\nAnswer: unknown"
+)
+# op -> (tool name, argument names in the order the tool declares them), from the operation models.
+TOOLS: dict[str, tuple[str, tuple[str, ...]]] = {
+    kind.model_fields["op"].default: (kind.tool_name, tuple(argument_fields(kind)))
+    for kind in OPERATION_TYPES
+}
+# A verbose experience without a skill is cut to this many words.
+SHORT_WORDS = 12
+# Schemas nest no deeper than this before a plain value stands in.
+MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A solved puzzle: the answer given, the reasoning, and the experiences it cites."""
+
+    answer: str
+    reasoning: str
+    cited: list[str] = field(default_factory=list)
+    student: bool = True
+
+    def text(self) -> str:
+        """The free-text response: reasoning, the cited experiences (students), the final answer line."""
+        lines = [self.reasoning]
+        if self.student:
+            lines.append(f"Experiences used: {', '.join(self.cited) if self.cited else 'none'}")
+        lines.append(f"Answer: {self.answer}")
+        return "\n".join(lines)
+
+
+def respond(
+    request: ChatRequest, item: Item | None, world: World, config: SimConfig, rng: random.Random
+) -> ChatCompletionMessage:
+    """One reply (one choice) to a request about ``item``, by the request's kind.
+
+    - reflect / compress: library operations, as tool calls (then a final text once the tool results
+      are back) or as JSON in JSON mode; with ``obey_injections``, a reflection also adds every
+      injected payload it is shown;
+    - structured: JSON content following the schema, or a call of the first usable tool with arguments
+      that follow its parameters (then a final text once the tool results are back);
+    - solve: free text ending in ``Answer: ...``.
+    """
+    kind = kind_of(request)
+    tools = request.usable_tools
+    if kind in ("reflect", "compress"):
+        done = REFLECTED if kind == "reflect" else COMPRESSED
+        if request.has_tool_results and not request.json_mode:
+            return assistant(done)
+        if kind == "compress":
+            operations = compress(request)
+        else:
+            operations = reflect(request, item, world, config, rng) if item is not None else []
+            if config.obey_injections:
+                operations += obey(request, item, world)
+        return _operations(operations, offered=tools, json_mode=request.json_mode, rng=rng, done=done)
+    solution = solve(request, item, world, config, rng) if item is not None else None
+    if kind == "structured":
+        if tools and not request.has_tool_results:
+            name, function = next(iter(tools.items()))
+            arguments = fill(function.get("parameters") or {}, solution=solution)
+            return assistant(tool_calls=[tool_call(rng, name, arguments)])
+        if request.json_mode:
+            return assistant(_json_answer(request.json_schema, solution))
+    return assistant(solution.text() if solution is not None else UNKNOWN)
+
+
+def solve(request: ChatRequest, item: Item, world: World, config: SimConfig, rng: random.Random) -> Solution:
+    """Solve the puzzle the request quotes, as the role its model name says.
+
+    The student is right with ``p_student_skill`` when an injected experience carries its puzzle's skill,
+    else with ``p_student_base``; it cites the skill lines, and now and then another label (more often
+    when wrong). The teacher is right with ``p_teacher`` and states the skill in its reasoning. With
+    ``obey_injections``, the student also copies every injection line of its problem into its reasoning.
+    """
+    family = world.family_of(item)
+    title = family.title if family else "this question"
+    if role_of(request) == "teacher":
+        correct = rng.random() < config.p_teacher
+        answer = item.answer if correct else world.wrong_answer(item, rng)
+        key_idea = f" Key idea: {family.skill}" if family else ""
+        reasoning = f"Simulated teacher reasoning about {title}.{key_idea} Working it through gives {answer}."
+        return Solution(answer, reasoning, student=False)
+    injected = injected_experiences(request)
+    skill_lines = [
+        (label, text) for label, text in injected if family is not None and skill_of(text) == family.name
+    ]
+    correct = rng.random() < (config.p_student_skill if skill_lines else config.p_student_base)
+    answer = item.answer if correct else world.wrong_answer(item, rng)
+    cited = [label for label, _ in skill_lines]
+    others = [label for label, _ in injected if label not in cited]
+    if others and rng.random() < (config.cite_other_when_right if correct else config.cite_other_when_wrong):
+        cited.append(rng.choice(others))
+    if skill_lines:
+        label, text = skill_lines[0]
+        reasoning = (
+            f"Simulated student reasoning about {title}. Following {label}: {text} This gives {answer}."
+        )
+    else:
+        reasoning = f"Simulated student reasoning about {title}. Judging from the picture, it is {answer}."
+    if config.obey_injections:
+        reasoning = "\n".join([reasoning, *injection_lines(problem_of(request))])
+    return Solution(answer, reasoning, cited)
+
+
+def reflect(
+    request: ChatRequest, item: Item, world: World, config: SimConfig, rng: random.Random
+) -> list[Operation]:
+    """The library operations a reflecting teacher proposes for the puzzle the request quotes.
+
+    Injected experiences carrying the puzzle's skill get a helpful vote; those carrying no skill at all
+    get a harmful vote with probability ``p_vote_harmful``. When no injected experience carries the
+    skill, the teacher adds one: a paraphrase of the skill, or with probability ``noise_rate`` useless
+    advice, half the time generic and half the time on the puzzle's topic (a decoy that retrieval
+    brings up for this family and that only usage statistics can tell from a real skill). When the
+    skill was there and the reflection happens anyway (some attempt was wrong), it restates the skill
+    in other words with probability ``p_rephrase``, the near-duplicates that compression must merge.
+    """
+    family = world.family_of(item)
+    if family is None:
+        return []
+    operations: list[Operation] = []
+    carried = False
+    for label, text in injected_experiences(request):
+        skill = skill_of(text)
+        if skill == family.name:
+            carried = True
+            reason = f"It states the skill for {family.title}."
+            operations.append({"op": "vote", "label": label, "vote": "helpful", "reason": reason})
+        elif skill is None and rng.random() < config.p_vote_harmful:
+            reason = "Generic advice that did not help."
+            operations.append({"op": "vote", "label": label, "vote": "harmful", "reason": reason})
+    if carried and rng.random() < config.p_rephrase:
+        text = rng.choice(family.paraphrases)
+        reason = f"Restating the skill for {family.title}. (simulated teacher)"
+        operations.append({"op": "add", "text": text, "tags": [family.name], "reason": reason})
+    elif not carried:
+        if rng.random() < config.noise_rate:
+            text = rng.choice(DECOYS[family.name] if rng.random() < 0.5 else NOISE)
+        else:
+            text = rng.choice(family.paraphrases)
+        reason = f"The students lacked the skill for {family.title}. (simulated teacher)"
+        operations.append({"op": "add", "text": text, "tags": [family.name], "reason": reason})
+    return operations
+
+
+def obey(request: ChatRequest, item: Item | None, world: World) -> list[Operation]:
+    """One ``add`` per injected payload in the user messages, as a hijacked reflecting model proposes."""
+    family = world.family_of(item) if item is not None else None
+    reason = "The text I was shown asked for it. (simulated teacher obeying an injection)"
+    return [
+        {"op": "add", "text": payload, "tags": [family.name] if family else [], "reason": reason}
+        for payload in injected_payloads(request.text("user"))
+    ]
+
+
+def _shorter(text: str) -> str:
+    """The canonical skill the text carries, else its first sentence, else its first words."""
+    family = skill_of(text)
+    if family is not None:
+        return FAMILIES[family].skill
+    sentence = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)[0]
+    if len(sentence) < len(text.strip()):
+        return sentence
+    words = text.split()
+    return " ".join(words[:SHORT_WORDS]).rstrip(",;:") + "." if len(words) > SHORT_WORDS else text
+
+
+def compress(request: ChatRequest) -> list[Operation]:
+    """Merge every listed cluster into one experience and rewrite every listed verbose one.
+
+    A cluster becomes the canonical skill of the family most of its lines carry, or its shortest line
+    when none carries a skill.
+    """
+    clusters, verbose = compress_groups(request)
+    operations: list[Operation] = []
+    for cluster in clusters:
+        if len(cluster) < 2:
+            continue
+        families = Counter(name for _, text in cluster if (name := skill_of(text)) is not None)
+        if families:
+            text = FAMILIES[families.most_common(1)[0][0]].skill
+        else:
+            text = min((text for _, text in cluster), key=len)
+        labels = [label for label, _ in cluster]
+        reason = "They say the same thing. (simulated teacher)"
+        operations.append({"op": "merge", "labels": labels, "text": text, "reason": reason})
+    for label, text in verbose:
+        reason = "Shorter. (simulated teacher)"
+        operations.append({"op": "update", "label": label, "text": _shorter(text), "reason": reason})
+    return operations
+
+
+def _operations(
+    operations: list[Operation], *, offered: Collection[str], json_mode: bool, rng: random.Random, done: str
+) -> ChatCompletionMessage:
+    """The operations as JSON content in JSON mode, else as calls of the offered tools.
+
+    An operation whose tool is not on offer is left out; with nothing to call, the reply is ``done``.
+    """
+    if json_mode:
+        return assistant(json.dumps({"operations": operations}, ensure_ascii=False))
+    calls = []
+    for operation in operations:
+        name, arguments = TOOLS[operation["op"]]
+        if name in offered:
+            calls.append(tool_call(rng, name, {key: operation[key] for key in arguments if key in operation}))
+    return assistant(None if calls else done, calls)
+
+
+def _json_answer(schema: dict[str, Any] | None, solution: Solution | None) -> str:
+    """JSON content: the schema filled in, or ``{"answer", "reasoning"}`` when there is no schema."""
+    if schema is not None:
+        return json.dumps(fill(schema, solution=solution))
+    if solution is None:
+        return json.dumps({"answer": "unknown", "reasoning": "Simulated model: no puzzle of the world here."})
+    return json.dumps({"answer": solution.answer, "reasoning": solution.reasoning})
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    reference = schema.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/"):
+        target: Any = root
+        for part in reference[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        return target if isinstance(target, dict) else {}
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = schema.get(key)
+        if isinstance(options, list):
+            # Prefer a branch that is not null: Optional fields get a value.
+            for option in options:
+                if isinstance(option, dict) and option.get("type") != "null":
+                    return _resolve(option, root)
+    return schema
+
+
+def _value(
+    name: str, schema: dict[str, Any], root: dict[str, Any], solution: Solution | None, depth: int
+) -> Any:
+    schema = _resolve(schema, root)
+    kind = schema.get("type")
+    lowered = name.lower()
+    if schema.get("enum"):
+        choices = schema["enum"]
+        if solution is not None and solution.answer in choices:
+            return solution.answer
+        return choices[0]
+    if solution is not None and "answer" in lowered:
+        if kind in ("integer", "number"):
+            try:
+                number = float(solution.answer)
+            except ValueError:
+                return 0
+            return int(number) if kind == "integer" else number
+        return solution.answer
+    if solution is not None and any(word in lowered for word in ("reason", "explan", "rational", "thought")):
+        return solution.reasoning
+    if (
+        solution is not None
+        and kind == "array"
+        and any(word in lowered for word in ("experience", "cite", "label"))
+    ):
+        return solution.cited
+    if kind == "object" and depth < MAX_DEPTH:
+        return fill(schema, root, solution, depth + 1)
+    defaults: dict[str, Any] = {
+        "string": "simulated",
+        "integer": 0,
+        "number": 0.0,
+        "boolean": True,
+        "array": [],
+        "object": {},
+        "null": None,
+    }
+    return defaults.get(kind if isinstance(kind, str) else "string", "simulated")
+
+
+def fill(
+    schema: dict[str, Any],
+    root: dict[str, Any] | None = None,
+    solution: Solution | None = None,
+    depth: int = 0,
+) -> dict[str, Any]:
+    """An object for a JSON schema with every required property set (all of them if none is required).
+
+    Fields named like an answer get the solution's answer, reasoning-like fields its reasoning, and
+    arrays of experiences or labels the cited labels; everything else gets a plain value of its type.
+    """
+    root = root if root is not None else schema
+    schema = _resolve(schema, root)
+    properties = schema.get("properties") or {}
+    required = schema.get("required") or list(properties)
+    return {
+        name: _value(name, properties.get(name) or {}, root, solution, depth)
+        for name in required
+        if isinstance(name, str)
+    }
