@@ -37,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from ted.memory import ExperienceStore, MiniLMEmbeddings, plan_compression
-from ted.memory.clustering import clusters_from_pairs, similar_pairs
+from ted.memory import ExperienceStore, plan_compression
+from ted.memory.compression import clusters_from_pairs, similar_pairs
+from ted.memory.minilm import MiniLMEmbeddings
 
 # Cluster finding is timed this many times up to 10k experiences and the median reported (small sizes
 # are noisy); larger sizes are timed once.

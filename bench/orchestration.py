@@ -37,7 +37,7 @@ from typing import Any
 from ted.graph import Context, close_libraries
 from ted.graph.compression import CONCURRENCY as COMPRESS_CONCURRENCY
 from ted.memory import get_embeddings
-from ted.runs.distillation import run_graph
+from ted.runs.checkpoints import run_graph
 from ted.sim import RequestRecord
 from ted.tasks import Item
 from ted.tasks.synth import generate

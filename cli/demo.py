@@ -93,11 +93,9 @@ def demo(workdir: Path | None, as_json: bool, **settings: Any) -> None:
     It shows that the pipeline works (distillation, library upkeep, evaluation, reports); it does not
     show how well TED works with real models.
     """
-    import asyncio
     import tempfile
 
-    from ted.cli.output import err_console, fail, print_json, user_errors
-    from ted.graph import close_libraries
+    from ted.cli.output import emit, err_console, fail, run, user_errors
     from ted.runs import Demo, RunStopped
 
     if workdir is None:
@@ -113,12 +111,7 @@ def demo(workdir: Path | None, as_json: bool, **settings: Any) -> None:
     )
     with user_errors():
         try:
-            summary = asyncio.run(_run(Demo(workdir, **settings)))
+            summary = run(_run(Demo(workdir, **settings)))
         except (RunStopped, KeyboardInterrupt) as exc:
             fail(f"{exc or 'interrupted'} (the demo's files are in {workdir})", code=130)
-        finally:
-            close_libraries()
-    if as_json:
-        print_json(summary)
-    else:
-        _show(summary)
+    emit(summary, as_json=as_json, show=_show)

@@ -46,7 +46,7 @@ def _note(text: str) -> None:
 async def _new_run(folder: Path, data: str | None, options: dict[str, Any], prices: PriceTable) -> DistillRun:
     from ted.cli.errors import OptionConflict
     from ted.cli.options import build_context, require_endpoints
-    from ted.memory.manifest import read_manifest
+    from ted.memory.library import read_manifest
     from ted.runs import DatasetSplit, DistillRun
     from ted.runs.distillation import roles, unfinished_runs
 
@@ -179,27 +179,19 @@ def distill(
     continues it. At the end a report (summary.json, report.md, learning_curve.png) is written to
     LIBRARY/reports/RUN_ID unless --report-dir says otherwise.
     """
-    import asyncio
-
     from ted.cli.options import require_library
-    from ted.cli.output import fail, print_json, user_errors
-    from ted.graph import close_libraries
+    from ted.cli.output import emit, fail, run, user_errors
     from ted.runs import RunStopped
 
     options["data"] = data
     with user_errors():
         folder = require_library(library).expanduser().absolute()
         try:
-            result = asyncio.run(_distill(ctx, folder, data, resume, options))
+            result = run(_distill(ctx, folder, data, resume, options))
         except RunStopped as stopped:
             hint = f"ted distill --library {folder} --resume"
             if stopped.reason == "interrupted":
                 fail(f"{stopped}: continue it with `{hint}`", code=130)
             fail(f"{stopped}: fix this, then continue it with `{hint}`")
-        finally:
-            close_libraries()
         result.write_report()
-    if options["as_json"]:
-        print_json(result)
-    else:
-        show(result)
+    emit(result, as_json=options["as_json"], show=show)

@@ -130,22 +130,14 @@ def evaluate(data: str, library: Path | None, **options: Any) -> None:
     (summary.json, report.md, categories.png) goes to LIBRARY/reports/EVAL_ID unless --report-dir says
     otherwise.
     """
-    import asyncio
-
     from ted.cli.options import require_library
-    from ted.cli.output import fail, print_json, user_errors
-    from ted.graph import close_libraries
+    from ted.cli.output import emit, fail, run, user_errors
 
     with user_errors():
         folder = require_library(library).expanduser().absolute()
         try:
-            result = asyncio.run(_evaluate(folder, data, options))
+            result = run(_evaluate(folder, data, options))
         except KeyboardInterrupt:
             fail("interrupted; the evaluation stopped and wrote no report", code=130)
-        finally:
-            close_libraries()
         result.write_report()
-    if options["as_json"]:
-        print_json(result)
-    else:
-        show(result)
+    emit(result, as_json=options["as_json"], show=show)

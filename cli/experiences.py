@@ -4,78 +4,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.core import ParameterSource
 
+from ted.cli.library_options import library_options, location
 from ted.cli.output import console, fail, print_json, user_errors
 
 if TYPE_CHECKING:
-    from ted.memory import CompressionPlan, Experience, ExperienceStore, JournalEntry, Refusal
+    from ted.memory import Experience, ExperienceStore
+    from ted.memory.compression import CompressionPlan
+    from ted.memory.models import JournalEntry, Refusal
 
 T = TypeVar("T")
-FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
 STATUSES = ("active", "superseded", "deleted", "all")
-
-
-@dataclass
-class _Options:
-    """Where the library is, as given to the group or to the subcommand (see ``_library_options``)."""
-
-    library: Path | None = None
-    chroma_url: str | None = None
-
-
-def _remember(ctx: click.Context, param: click.Parameter, value: Path | str | None) -> None:
-    """Keep a library option's value in the shared ``_Options``."""
-    if value is None or param.name is None:
-        return
-    options = ctx.ensure_object(_Options)
-    # The group's options are parsed before the subcommand's, so a later value replaces an earlier
-    # one, except that the environment, read by both, never replaces a value typed on the line.
-    typed = ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE
-    if typed or getattr(options, param.name) is None:
-        setattr(options, param.name, value)
-
-
-def _library_options(command: FC) -> FC:
-    """Add --library and --chroma-url, so that they work before and after the subcommand's name.
-
-    The group and each subcommand carry both options; their values go to ``ctx.obj``, not to the
-    command's arguments. When both are given, the subcommand's value wins.
-    """
-    command = click.option(
-        "--chroma-url",
-        envvar="TED_CHROMA_URL",
-        expose_value=False,
-        callback=_remember,
-        help="A Chroma server holding the index (default: $TED_CHROMA_URL, else embedded).",
-    )(command)
-    return click.option(
-        "--library",
-        type=click.Path(path_type=Path, file_okay=False),
-        envvar="TED_LIBRARY",
-        expose_value=False,
-        callback=_remember,
-        help="The library folder (default: $TED_LIBRARY).",
-    )(command)
-
-
-def _location(ctx: click.Context) -> tuple[Path, str | None]:
-    """The library folder and the Chroma URL; no library at all is one line on stderr."""
-    options = ctx.ensure_object(_Options)
-    if options.library is None:
-        fail("no library given: pass --library PATH or set TED_LIBRARY")
-    return options.library, options.chroma_url
 
 
 def _run(ctx: click.Context, body: Callable[[ExperienceStore], Awaitable[T]], *, create: bool = False) -> T:
     """Open the library, run ``body`` on it, close it; known errors become one line on stderr."""
-    library, chroma_url = _location(ctx)
+    library, chroma_url = location(ctx)
 
     async def main() -> T:
         from ted.memory import ExperienceStore
@@ -107,7 +55,7 @@ def _visible(text: str, limit: int | None = None) -> str:
 
 
 def _summary(experience: Experience) -> dict[str, Any]:
-    from ted.memory import evidence, utility
+    from ted.memory.models import evidence, utility
 
     data = experience.model_dump(mode="json")
     data["utility"] = round(utility(experience.stats), 4)
@@ -116,7 +64,7 @@ def _summary(experience: Experience) -> dict[str, Any]:
 
 
 @click.group()
-@_library_options
+@library_options
 def experiences() -> None:
     """Curate an experience library: list, search, inspect, export, import, roll back, compress.
 
@@ -125,17 +73,18 @@ def experiences() -> None:
 
 
 @experiences.command("list")
-@_library_options
+@library_options
 @click.option("--status", type=click.Choice(STATUSES), default="active", show_default=True)
 @click.option("--tag", "tags", multiple=True, help="Only experiences with one of these tags (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def list_command(ctx: click.Context, status: str, tags: tuple[str, ...], as_json: bool) -> None:
     """List the experiences, oldest first."""
-    from ted.memory import Status, utility
+    from ted.memory import Status
+    from ted.memory.models import utility
 
     async def body(store: ExperienceStore) -> list[Experience]:
-        found = await store.list(status=None if status == "all" else Status(status))
+        found = await store.experiences(status=None if status == "all" else Status(status))
         wanted = {t.strip().lower() for t in tags}
         return [e for e in found if not wanted or wanted.intersection(e.tags)]
 
@@ -156,7 +105,7 @@ def list_command(ctx: click.Context, status: str, tags: tuple[str, ...], as_json
 
 
 @experiences.command("show")
-@_library_options
+@library_options
 @click.argument("experience_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -181,7 +130,7 @@ def show_command(ctx: click.Context, experience_id: str, as_json: bool) -> None:
 
 
 @experiences.command("search")
-@_library_options
+@library_options
 @click.argument("query")
 @click.option("--k", type=click.IntRange(1, 100), default=5, show_default=True, help="How many results.")
 @click.option("--tag", "tags", multiple=True, help="Only experiences with one of these tags (repeatable).")
@@ -189,7 +138,7 @@ def show_command(ctx: click.Context, experience_id: str, as_json: bool) -> None:
 @click.pass_context
 def search_command(ctx: click.Context, query: str, k: int, tags: tuple[str, ...], as_json: bool) -> None:
     """Search the active experiences by meaning; score is the cosine similarity to QUERY."""
-    from ted.memory import ScoredExperience, utility
+    from ted.memory.models import ScoredExperience, utility
 
     if not query.strip():
         fail("the search query is empty")
@@ -263,7 +212,7 @@ def _refused_row(refusal: Refusal, experience_id: str) -> dict[str, Any]:
 
 
 async def _full_id(store: ExperienceStore, experience_id: str) -> str:
-    from ted.memory import ExperienceNotFound
+    from ted.memory.errors import ExperienceNotFound
 
     try:
         return await store.resolve_id(experience_id)
@@ -286,7 +235,7 @@ def _print_refusals(refusals: list[Refusal], experience_id: str | None) -> None:
 
 
 @experiences.command("history")
-@_library_options
+@library_options
 @click.argument("experience_id", required=False)
 @click.option(
     "--refused", is_flag=True, help="Only the writes refused for their text: of ID, or of the whole library."
@@ -314,81 +263,49 @@ def history_command(ctx: click.Context, experience_id: str | None, refused: bool
             _print_refusals(found, full_id)
         return
 
-    async def body(store: ExperienceStore) -> tuple[str, list[JournalEntry], list[Refusal]]:
-        from ted.memory import ExperienceNotFound
+    from ted.memory.models import JournalEntry
 
-        assert experience_id is not None
-        full_id, found = await refusals(store)
-        assert full_id is not None
-        try:
-            entries = await store.history(full_id)
-        except ExperienceNotFound:
-            if not found:
-                raise
-            entries = []
-        return full_id, entries, found
-
-    from ted.memory import JournalEntry
-
-    full_id, entries, found = _run(ctx, body)
-    # Journal entries and refusals, by time; sorting is stable, so a tie keeps the journal's order.
-    rows: list[tuple[datetime, JournalEntry | Refusal]] = sorted(
-        [*((e.at, e) for e in entries), *((r.at, r) for r in found)], key=lambda row: row[0]
-    )
+    assert experience_id is not None
+    timeline = _run(ctx, lambda store: store.timeline(experience_id))
     if as_json:
         print_json(
-            [item if isinstance(item, JournalEntry) else _refused_row(item, full_id) for _, item in rows]
+            [
+                event if isinstance(event, JournalEntry) else _refused_row(event, timeline.experience_id)
+                for event in timeline.events
+            ]
         )
         return
     from rich.table import Table
 
-    table = Table(title=f"history of {full_id}")
+    table = Table(title=f"history of {timeline.experience_id}")
     for column in ("version", "kind", "at", "step", "reason", "change"):
         table.add_column(column, overflow="fold")
-    for at, item in rows:
-        when = f"{at:%Y-%m-%d %H:%M:%S}"
-        if isinstance(item, JournalEntry):
+    for event in timeline.events:
+        when = f"{event.at:%Y-%m-%d %H:%M:%S}"
+        if isinstance(event, JournalEntry):
             table.add_row(
-                str(item.seq),
-                item.kind,
+                str(event.seq),
+                event.kind,
                 when,
-                item.step or "",
-                _visible(item.reason),
-                _visible(_change(item)),
+                event.step or "",
+                _visible(event.reason),
+                _visible(_change(event)),
             )
         else:
-            change = f"{item.kind} refused: {item.text}"
-            table.add_row("", "refused", when, item.step or "", item.reason.value, _visible(change, 120))
+            change = f"{event.kind} refused: {event.text}"
+            table.add_row("", "refused", when, event.step or "", event.reason.value, _visible(change, 120))
     console.print(table)
 
 
 @experiences.command("stats")
-@_library_options
+@library_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def stats_command(ctx: click.Context, as_json: bool) -> None:
     """Size, version, models and usage of the library."""
-    from collections import Counter
-
-    from ted.memory import Status, UsageStats, utility
-
-    async def body(store: ExperienceStore) -> dict[str, Any]:
-        everything = await store.list(status=None)
-        active = [e for e in everything if e.status is Status.ACTIVE]
-        usage = sum((e.stats for e in active), UsageStats())
-        tags = Counter(t for e in active for t in e.tags)
-        return {
-            "library": str(store.path),
-            "version": store.version,
-            "embedding_model": store.embedding_model,
-            "student_model": store.student_model,
-            "counts": {s.value: sum(e.status is s for e in everything) for s in Status},
-            "usage": usage.model_dump(),
-            "mean_utility": round(sum(utility(e.stats) for e in active) / len(active), 4) if active else None,
-            "tags": dict(tags.most_common()),
-        }
-
-    stats = _run(ctx, body)
+    stats = _run(ctx, lambda store: store.stats()).model_dump(mode="json")
+    if stats["mean_utility"] is not None:
+        stats["mean_utility"] = round(stats["mean_utility"], 4)
     if as_json:
         print_json(stats)
         return
@@ -397,14 +314,15 @@ def stats_command(ctx: click.Context, as_json: bool) -> None:
 
 
 @experiences.command("export")
-@_library_options
+@library_options
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--markdown", is_flag=True, help="Write readable Markdown instead of JSON.")
 @click.option("--all", "include_inactive", is_flag=True, help="Include superseded and deleted experiences.")
 @click.pass_context
 def export_command(ctx: click.Context, file: Path, markdown: bool, include_inactive: bool) -> None:
     """Export the library to FILE (versioned JSON, or Markdown)."""
-    from ted.memory import export_json, export_markdown
+    from ted.memory import export_json
+    from ted.memory.transfer import export_markdown
 
     if not file.parent.is_dir():
         fail(f"cannot write {file}: folder {file.parent} does not exist")
@@ -414,7 +332,7 @@ def export_command(ctx: click.Context, file: Path, markdown: bool, include_inact
 
 
 @experiences.command("import")
-@_library_options
+@library_options
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--embeddings",
@@ -428,11 +346,12 @@ def import_command(ctx: click.Context, file: Path, embeddings: str | None) -> No
     The file is checked completely before anything is written. Experiences whose text the library
     refuses are left out and listed (see `ted experiences history --refused`).
     """
-    from ted.memory import ExperienceStore, ImportResult, get_embeddings, import_file, read_import_file
+    from ted.memory import ExperienceStore, get_embeddings, import_file
+    from ted.memory.transfer import ImportResult, read_import_file
 
     with user_errors():
         read_import_file(file)
-    library, chroma_url = _location(ctx)
+    library, chroma_url = location(ctx)
 
     async def main() -> ImportResult:
         chosen = get_embeddings(embeddings) if embeddings else None
@@ -459,7 +378,7 @@ def import_command(ctx: click.Context, file: Path, embeddings: str | None) -> No
 
 
 @experiences.command("rollback")
-@_library_options
+@library_options
 @click.argument("version", type=click.IntRange(min=0))
 @click.pass_context
 def rollback_command(ctx: click.Context, version: int) -> None:
@@ -474,7 +393,7 @@ def rollback_command(ctx: click.Context, version: int) -> None:
 
 
 @experiences.command("compress")
-@_library_options
+@library_options
 @click.option("--dry-run", is_flag=True, help="Only print the plan.")
 @click.option("--merge-threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True)
 @click.option("--min-evidence", type=click.FloatRange(min=0), default=5.0, show_default=True)
@@ -497,7 +416,8 @@ def compress_command(
 
     Each merged cluster keeps the text of its most useful member; verbose entries are only listed.
     """
-    from ted.memory import CompressionResult, apply_plan, plan_compression
+    from ted.memory import apply_plan, plan_compression
+    from ted.memory.compression import CompressionResult
 
     async def body(store: ExperienceStore) -> tuple[CompressionPlan, CompressionResult | None]:
         plan = await plan_compression(

@@ -55,28 +55,38 @@ def library_option(command: F) -> F:
     )
 
 
+def _model_options(role: str, *, url_default: str, key_default: str) -> list[Callable[[F], F]]:
+    """``--ROLE``, ``--ROLE-url`` and ``--ROLE-key-env``: a role's model and where it is served."""
+    env = f"TED_{role.upper()}"
+    return [
+        click.option(
+            f"--{role}",
+            f"{role}_model",
+            metavar="MODEL",
+            help=f"{role.capitalize()} model (env {env}_MODEL).",
+        ),
+        click.option(
+            f"--{role}-url",
+            f"{role}_base_url",
+            metavar="URL",
+            help=f"OpenAI-compatible base URL of the {role} ({url_default}env {env}_BASE_URL).",
+        ),
+        click.option(
+            f"--{role}-key-env",
+            f"{role}_api_key_env",
+            metavar="VAR",
+            help=f"Variable holding the {role}'s API key (default {key_default}).",
+        ),
+    ]
+
+
 def student_options(command: F) -> F:
     """The student's model and endpoint."""
     return _apply(
         command,
-        [
-            click.option(
-                "--student", "student_model", metavar="MODEL", help="Student model (env TED_STUDENT_MODEL)."
-            ),
-            click.option(
-                "--student-url",
-                "student_base_url",
-                metavar="URL",
-                help="OpenAI-compatible base URL of the student, e.g. http://localhost:8000/v1 "
-                "(env TED_STUDENT_BASE_URL).",
-            ),
-            click.option(
-                "--student-key-env",
-                "student_api_key_env",
-                metavar="VAR",
-                help="Variable holding the student's API key (default TED_STUDENT_API_KEY).",
-            ),
-        ],
+        _model_options(
+            "student", url_default="e.g. http://localhost:8000/v1; ", key_default="TED_STUDENT_API_KEY"
+        ),
     )
 
 
@@ -85,22 +95,7 @@ def teacher_options(command: F) -> F:
     return _apply(
         command,
         [
-            click.option(
-                "--teacher", "teacher_model", metavar="MODEL", help="Teacher model (env TED_TEACHER_MODEL)."
-            ),
-            click.option(
-                "--teacher-url",
-                "teacher_base_url",
-                metavar="URL",
-                help="OpenAI-compatible base URL of the teacher "
-                "(default api.openai.com; env TED_TEACHER_BASE_URL).",
-            ),
-            click.option(
-                "--teacher-key-env",
-                "teacher_api_key_env",
-                metavar="VAR",
-                help="Variable holding the teacher's API key (default OPENAI_API_KEY).",
-            ),
+            *_model_options("teacher", url_default="default api.openai.com; ", key_default="OPENAI_API_KEY"),
             click.option(
                 "--tool-mode",
                 "tool_mode",

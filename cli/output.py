@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 from pydantic import BaseModel
 from rich.console import Console
+
+T = TypeVar("T")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -85,3 +87,23 @@ def user_errors() -> Iterator[None]:
         if isinstance(exc, _known_error_classes()):
             fail(str(exc))
         raise
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine to its end, then close the libraries it opened."""
+    import asyncio
+
+    from ted.graph import close_libraries
+
+    try:
+        return asyncio.run(main)
+    finally:
+        close_libraries()
+
+
+def emit(result: T, *, as_json: bool, show: Callable[[T], None]) -> None:
+    """Print a command's result: as JSON, or with its ``show`` function."""
+    if as_json:
+        print_json(result)
+    else:
+        show(result)

@@ -26,7 +26,7 @@ from ted.runs.costs import running_cost
 if TYPE_CHECKING:
     from ted.graph.state import DistillOutput, ItemResult, Usage
     from ted.runs import DistillRun, Evaluation, PriceTable
-    from ted.runs.evaluation import Answer
+    from ted.runs.answers import Answer
 
 
 def _tokens(count: int) -> str:

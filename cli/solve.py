@@ -96,13 +96,10 @@ def solve(
     **model_options: Any,
 ) -> None:
     """Answer one question with the student, the relevant experiences of the library in its prompt."""
-    import asyncio
-
     from ted.cli.errors import CliError
     from ted.cli.options import build_context, require_endpoints, require_library
-    from ted.cli.output import print_json, user_errors
-    from ted.graph import close_libraries
-    from ted.memory.manifest import read_manifest
+    from ted.cli.output import print_json, run, user_errors
+    from ted.memory.library import read_manifest
     from ted.runs import solve as solve_item
 
     with user_errors():
@@ -116,12 +113,8 @@ def solve(
         model_options["embeddings"] = model_options.get("embeddings") or manifest.embedding_model
         context = build_context(folder, model_options, settings)
         require_endpoints(context, ["student"])
-        try:
-            result = asyncio.run(
-                solve_item(_item(question, images, options, answer), context, use_library=not no_library)
-            )
-        finally:
-            close_libraries()
+        item = _item(question, images, options, answer)
+        result = run(solve_item(item, context, use_library=not no_library))
         if result.errors and not result.response:
             raise CliError(f"the student gave no answer: {result.errors[0]['message']}")
     if as_json:

@@ -36,7 +36,8 @@ from ted.graph.library import open_library
 from ted.graph.models import chat_model, model_spec
 from ted.graph.prompting import compress_messages
 from ted.graph.state import CompressionReport, ErrorRecord, Usage
-from ted.memory import Experience, ExperienceStore, Status, apply_plan, plan_compression, tool_schemas
+from ted.memory import Experience, ExperienceStore, Status, apply_plan, plan_compression
+from ted.memory.tools import tool_schemas
 
 # Verbose experiences sent to the model per request, and clusters handled at once.
 REWRITE_BATCH = 8

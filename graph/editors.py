@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from ted.graph.context import Context
 from ted.graph.library import open_library
 from ted.graph.state import ItemState
-from ted.memory import ExperienceStore, LabelBook, LibraryEditor, Origin, item_fragments
+from ted.memory import ExperienceStore
+from ted.memory.editor import LabelBook, LibraryEditor
+from ted.memory.models import Origin
+from ted.memory.screening import item_fragments
 
 
 def editor_word_limit(context: Context) -> int:

@@ -19,14 +19,14 @@ from typing import Any
 from langchain_core.messages import ToolCall, ToolMessage
 
 from ted.graph.state import PlannedOperation
-from ted.memory import (
+from ted.memory.editor import LibraryEditor
+from ted.memory.errors import ToolInputError
+from ted.memory.operations import (
     AddOp,
     DeleteOp,
-    LibraryEditor,
     MergeOp,
     Operation,
     SearchQuery,
-    ToolInputError,
     ToolRequest,
     UpdateOp,
     VoteOp,

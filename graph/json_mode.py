@@ -17,7 +17,7 @@ from ted.graph.calling import call
 from ted.graph.context import Context
 from ted.graph.models import ModelSpec
 from ted.graph.state import ErrorRecord, Stage, Usage
-from ted.memory import LibraryOperations, Operation
+from ted.memory.operations import LibraryOperations, Operation
 
 # Endpoints that rejected tool calling in this process; `auto` goes straight to JSON for them.
 _without_tools: set[tuple[str, str | None]] = set()

@@ -31,7 +31,6 @@ from ted.graph.models import ModelSpec, build_chat_model, model_spec, resolve_ap
 
 PREFLIGHT_TIMEOUT = 30.0
 PROBE_TOKENS = 16
-SIMULATED_HEADER = "x-ted-simulated"
 # Vision processors refuse tiny images (Qwen-VL needs 28 pixels a side), so the probe is 64 x 64.
 PROBE_IMAGE_SIDE = 64
 
@@ -61,6 +60,11 @@ class Preflight:
     def simulated(self) -> bool:
         """Whether every checked endpoint is the simulated one."""
         return bool(self.reports) and all(report.simulated for report in self.reports)
+
+    @property
+    def notes(self) -> list[str]:
+        """The passing problems of every endpoint, each naming its role and model, for a warning."""
+        return [f"{report.role} {report.model}: {note}" for report in self.reports for note in report.notes]
 
 
 class _ProbeTool(BaseModel):
@@ -117,6 +121,8 @@ async def _list_models(spec: ModelSpec) -> tuple[list[str] | None, bool, list[st
         return None, False, []  # many servers do not list models; the chat probe still checks the name
     finally:
         await client.close()
+    from ted.sim.server import SIMULATED_HEADER
+
     simulated = raw.headers.get(SIMULATED_HEADER, "").lower() == "true"
     return [model.id for model in raw.parse().data], simulated, []
 

@@ -16,7 +16,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from ted.graph.context import Context
 from ted.graph.edits import COMPRESS_OPERATIONS, REFLECT_OPERATIONS
 from ted.graph.state import InjectedExperience, TeacherSolution, Trajectory
-from ted.memory import MergeOp, UpdateOp, operation_examples
+from ted.memory.operations import MergeOp, UpdateOp, operation_examples
 from ted.prompts import compress, reflect, render, student, teacher
 from ted.prompts.framing import (
     ATTEMPT,
@@ -36,7 +36,7 @@ from ted.tasks.scoring import format_question, prompt_parts
 # start and the end (where the answer is) are kept.
 MAX_ATTEMPT_CHARS = 3000
 
-_CITATION_LINE = re.compile(r"experiences used\s*:(.*)", re.IGNORECASE)
+_CITATION_LINE = re.compile(re.escape(student.CITATION) + r"\s*:(.*)", re.IGNORECASE)
 _LABEL = re.compile(r"\bE(\d+)\b", re.IGNORECASE)
 
 

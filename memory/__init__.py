@@ -1,184 +1,107 @@
 """The experience memory: a library of short learned experiences, on SQLite and Chroma.
 
-Public API:
+Public API, what a host app or a notebook needs:
 
-- Data: `Experience`, `Status`, `Origin`, `Provenance`, `UsageStats`, `ScoredExperience`,
-  `JournalEntry`, `OperationRecord`, `Refusal`, `RefusalReason`, `InsertResult`; `utility` and
-  `evidence` (the documented usefulness score).
-- The store: `ExperienceStore` (open/aopen, add, add_many, insert, get, update, delete, merge, search,
-  neighbours, list, count, record_usage, history, refusals, rollback, version/current_version; every
-  change journaled and idempotent per operation id).
-- Screening: `screen_text` (what the library refuses to store, with reason codes), `item_fragments`
-  (the parts of an item an experience learned from it must not copy), `MAX_TEXT_CHARS`.
-- Embeddings: `get_embeddings`, `MiniLMEmbeddings` (default, offline), `HashEmbeddings` (model-free),
-  `openai_embeddings`, `embedding_model_name`.
-- Retrieval: `retrieve`, `rank`, `pack`, `estimate_tokens`.
-- Model-facing edits: `LabelBook`; the requests a model makes, one per memory tool (`ToolRequest`:
-  `SearchQuery` and the operations `AddOp`, `UpdateOp`, `DeleteOp`, `MergeOp`, `VoteOp`), with
-  `Operation`, `LibraryOperations` (JSON mode), `OPERATION_TYPES`, `REQUEST_TYPES`, the tool names
-  (`TOOL_NAMES`, `SEARCH_TOOL`, `ADD_TOOL`, `UPDATE_TOOL`, `DELETE_TOOL`, `MERGE_TOOL`, `VOTE_TOOL`),
-  `request_type`, `parse_request`, `parse_operation`, `argument_fields` and `operation_examples`
-  (their JSON form for prompts); `LibraryEditor`, which carries them out; `create_memory_tools`
-  (LangChain tools) and `tool_schemas` (their schemas, for ``bind_tools``), generated from them.
-- Compression: `plan_compression`, `apply_plan`, `CompressionPlan`, `CompressionResult`.
-- Transfer: `export_json`, `export_markdown`, `export_library`, `import_file`, `read_import_file`,
-  `LibraryExport`, `ImportResult`.
-- Errors: `LibraryError` and its subclasses `LibraryNotFound`, `EmbeddingMismatch`,
-  `ExperienceNotFound`, `InactiveExperience`, `VersionConflict`, `ImportFormatError`, `TextRefused`,
-  `ToolInputError`, `UnknownLabel`.
+- `ExperienceStore`: the library itself: open it, search it, change it, read its history and stats.
+- `Experience`: the record that the store's reads and changes return.
+- `Status`: an experience's life cycle, and the filter of ``experiences()`` and ``count()``.
+- `UsageStats`: the usage counts that ``record_usage`` adds: how a host reports that advice helped.
+- `get_embeddings`: embeddings by name (``minilm``, ``hash``, ``openai:<model>``) for ``open``.
+- `retrieve`: the experiences to put in a prompt: ranked, packed into a token budget, uncontaminated.
+- `create_memory_tools`: LangChain tools over a store, for a host agent to curate the library.
+- `plan_compression`: what compression would merge, prune and evict, without changing anything.
+- `apply_plan`: carry out such a plan, journaled.
+- `export_json`: write the library to a versioned JSON file, to move or archive it.
+- `import_file`: read such a file (or a JSONL of texts) into a library.
+- `LibraryError`: the base of every error the library raises on purpose.
 
-Importing this package loads neither Chroma nor torch; they load when a library or the MiniLM model
-is first used.
+Everything else is internal to the project and imported from the module that defines it (for
+example `ted.memory.operations` for the requests a model makes, `ted.memory.editor` for the editor
+that carries them out). Module names carry no leading underscore: the project's own packages (graph,
+runs, cli, sim) import from them, and ``ted.memory.heap`` is named in SECURITY.md; what is public is
+this list, and names private to a module start with ``_``.
+
+The modules:
+
+- ``store``: `ExperienceStore`, one class over the modules below.
+- ``library``: opening a library folder: manifest, embedding check, database, index.
+- ``database``: the SQLite file: experiences, vectors, journal, refusals; one transaction per change.
+- ``changes``: the rules each change follows inside its transaction.
+- ``index``: the Chroma index of the active experiences and the neighbour lists kept with it.
+- ``heap``: the guard that keeps freed process memory out of the embedded index's files.
+- ``models``: the data (experiences, journal entries, refusals, statistics) and the utility score.
+- ``screening``: what the library refuses to store, and why.
+- ``embeddings``: embeddings by name, and the model-free `HashEmbeddings`.
+- ``minilm``: the default embeddings, the bundled all-MiniLM-L6-v2.
+- ``retrieval``: ranking and packing experiences into a prompt.
+- ``operations``: the requests a model makes, one per memory tool.
+- ``editor``: carries out a model's requests, naming experiences by short labels.
+- ``tools``: the LangChain tools and their schemas, generated from the requests.
+- ``compression``: planning and applying a compression.
+- ``transfer``: export (JSON, Markdown) and import.
+- ``errors``: the errors, each message saying what to do.
+
+Names load on first use, as in LangChain's own packages: importing one module (the simulator imports
+the tool names of ``ted.memory.operations``) then costs neither the store nor LangChain's tools, and
+importing this package loads neither Chroma nor torch.
 """
 
-from ted.memory.compression import CompressionPlan, CompressionResult, apply_plan, plan_compression
-from ted.memory.editor import LibraryEditor
-from ted.memory.embeddings import (
-    HashEmbeddings,
-    MiniLMEmbeddings,
-    embedding_model_name,
-    get_embeddings,
-    openai_embeddings,
-)
-from ted.memory.errors import (
-    EmbeddingMismatch,
-    ExperienceNotFound,
-    ImportFormatError,
-    InactiveExperience,
-    LibraryError,
-    LibraryNotFound,
-    TextRefused,
-    ToolInputError,
-    UnknownLabel,
-    VersionConflict,
-)
-from ted.memory.labels import LabelBook
-from ted.memory.models import (
-    Experience,
-    InsertResult,
-    JournalEntry,
-    OperationRecord,
-    Origin,
-    Provenance,
-    Refusal,
-    RefusalReason,
-    ScoredExperience,
-    Status,
-    UsageStats,
-)
-from ted.memory.operations import (
-    ADD_TOOL,
-    DELETE_TOOL,
-    MERGE_TOOL,
-    OPERATION_TYPES,
-    REQUEST_TYPES,
-    SEARCH_TOOL,
-    TOOL_NAMES,
-    UPDATE_TOOL,
-    VOTE_TOOL,
-    AddOp,
-    DeleteOp,
-    LibraryOperations,
-    MergeOp,
-    Operation,
-    SearchQuery,
-    ToolRequest,
-    UpdateOp,
-    VoteOp,
-    argument_fields,
-    operation_examples,
-    parse_operation,
-    parse_request,
-    request_type,
-)
-from ted.memory.retrieval import estimate_tokens, pack, rank, retrieve
-from ted.memory.screening import MAX_TEXT_CHARS, item_fragments, screen_text
-from ted.memory.store import ExperienceStore
-from ted.memory.tools import create_memory_tools, tool_schemas
-from ted.memory.transfer import (
-    ImportResult,
-    LibraryExport,
-    export_json,
-    export_library,
-    export_markdown,
-    import_file,
-    read_import_file,
-)
-from ted.memory.utility import evidence, utility
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ted.memory.compression import apply_plan, plan_compression
+    from ted.memory.embeddings import get_embeddings
+    from ted.memory.errors import LibraryError
+    from ted.memory.models import Experience, Status, UsageStats
+    from ted.memory.retrieval import retrieve
+    from ted.memory.store import ExperienceStore
+    from ted.memory.tools import create_memory_tools
+    from ted.memory.transfer import export_json, import_file
+
+_MODULES = {
+    "ExperienceStore": "store",
+    "Experience": "models",
+    "Status": "models",
+    "UsageStats": "models",
+    "get_embeddings": "embeddings",
+    "retrieve": "retrieval",
+    "create_memory_tools": "tools",
+    "plan_compression": "compression",
+    "apply_plan": "compression",
+    "export_json": "transfer",
+    "import_file": "transfer",
+    "LibraryError": "errors",
+}
 
 __all__ = [
-    "ADD_TOOL",
-    "DELETE_TOOL",
-    "MAX_TEXT_CHARS",
-    "MERGE_TOOL",
-    "OPERATION_TYPES",
-    "REQUEST_TYPES",
-    "SEARCH_TOOL",
-    "TOOL_NAMES",
-    "UPDATE_TOOL",
-    "VOTE_TOOL",
-    "AddOp",
-    "CompressionPlan",
-    "CompressionResult",
-    "DeleteOp",
-    "EmbeddingMismatch",
     "Experience",
-    "ExperienceNotFound",
     "ExperienceStore",
-    "HashEmbeddings",
-    "ImportFormatError",
-    "ImportResult",
-    "InactiveExperience",
-    "InsertResult",
-    "JournalEntry",
-    "LabelBook",
-    "LibraryEditor",
     "LibraryError",
-    "LibraryExport",
-    "LibraryNotFound",
-    "LibraryOperations",
-    "MergeOp",
-    "MiniLMEmbeddings",
-    "Operation",
-    "OperationRecord",
-    "Origin",
-    "Provenance",
-    "Refusal",
-    "RefusalReason",
-    "ScoredExperience",
-    "SearchQuery",
     "Status",
-    "TextRefused",
-    "ToolInputError",
-    "ToolRequest",
-    "UnknownLabel",
-    "UpdateOp",
     "UsageStats",
-    "VersionConflict",
-    "VoteOp",
     "apply_plan",
-    "argument_fields",
     "create_memory_tools",
-    "embedding_model_name",
-    "estimate_tokens",
-    "evidence",
     "export_json",
-    "export_library",
-    "export_markdown",
     "get_embeddings",
     "import_file",
-    "item_fragments",
-    "openai_embeddings",
-    "operation_examples",
-    "pack",
-    "parse_operation",
-    "parse_request",
     "plan_compression",
-    "rank",
-    "read_import_file",
-    "request_type",
     "retrieve",
-    "screen_text",
-    "tool_schemas",
-    "utility",
 ]
+
+
+if not TYPE_CHECKING:
+    # Out of the type checker's sight, so that it still rejects a name this package does not export.
+
+    def __getattr__(name: str) -> object:
+        if name not in _MODULES:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -11,12 +11,15 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from ted.memory.database import Transaction, text_sha
 from ted.memory.errors import ExperienceNotFound, InactiveExperience, VersionConflict
-from ted.memory.models import Experience, Origin, Provenance, Status, UsageStats, utc_now
-
-
-def normalize_tags(tags: Iterable[str]) -> list[str]:
-    """Tags are stripped, lower-cased and de-duplicated, in their first order."""
-    return list(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))
+from ted.memory.models import (
+    Experience,
+    Origin,
+    Provenance,
+    Status,
+    UsageStats,
+    normalize_tags,
+    utc_now,
+)
 
 
 def _union(*lists: Iterable[str]) -> list[str]:

@@ -16,20 +16,25 @@ model's job (`ted.graph.compression`). Every change has an operation id derived 
 applying the same plan twice changes the library once; members that changed status since the plan was
 made are left alone, and so is a merge whose text the library refuses (the refusal is recorded and
 listed in the result).
+
+Near-duplicates come from nearest-neighbour lists, never from all pairs: each active experience's few
+nearest neighbours are recorded when it is indexed, and every pair at or above the threshold is a
+link. Links join clusters in order of decreasing similarity (union-find), and a link that would make a
+cluster larger than ``max_cluster`` is dropped, so a chain of loosely related texts (A~B, B~C, C~D ...)
+cannot snowball into one merge. The cost grows with the number of experiences times the neighbours
+asked for, not with its square.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from ted.memory.clustering import clusters_from_pairs, similar_pairs
 from ted.memory.errors import TextRefused
-from ted.memory.models import Experience, Refusal, Status
-from ted.memory.utility import evidence, utility
+from ted.memory.models import Experience, Refusal, Status, evidence, utility
 
 if TYPE_CHECKING:
     from ted.memory.store import ExperienceStore
@@ -64,6 +69,67 @@ class CompressionResult(BaseModel):
     )
 
 
+class _Components:
+    def __init__(self, ids: Iterable[str]) -> None:
+        self.parent = {i: i for i in ids}
+        self.size = dict.fromkeys(self.parent, 1)
+
+    def find(self, item: str) -> str:
+        root = item
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[item] != root:  # path compression
+            self.parent[item], item = root, self.parent[item]
+        return root
+
+    def join(self, a: str, b: str, max_size: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb or self.size[ra] + self.size[rb] > max_size:
+            return
+        if (self.size[ra], rb) < (self.size[rb], ra):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size[rb]
+
+
+def similar_pairs(
+    ids: Sequence[str], neighbours: Sequence[Sequence[tuple[str, float]]], threshold: float
+) -> list[tuple[float, str, str]]:
+    """Distinct pairs (similarity, a, b) with a < b and similarity >= threshold, most similar first."""
+    known = set(ids)
+    best: dict[tuple[str, str], float] = {}
+    for source, hits in zip(ids, neighbours, strict=True):
+        for other, similarity in hits:
+            if other == source or other not in known or similarity < threshold:
+                continue
+            pair = (source, other) if source < other else (other, source)
+            best[pair] = max(similarity, best.get(pair, similarity))
+    return sorted(((s, a, b) for (a, b), s in best.items()), key=lambda t: (-t[0], t[1], t[2]))
+
+
+def clusters_from_pairs(
+    pairs: Iterable[tuple[float, str, str]],
+    *,
+    max_size: int = 8,
+    sort_key: Callable[[str], Any] | None = None,
+) -> list[list[str]]:
+    """Union-find over pairs (most similar first), capped at ``max_size`` members per cluster.
+
+    Members are sorted by ``sort_key`` (default: the id), clusters by their first member, so the result
+    is deterministic for the same input.
+    """
+    pairs = list(pairs)
+    components = _Components(i for _, a, b in pairs for i in (a, b))
+    for _, a, b in pairs:
+        components.join(a, b, max_size)
+    groups: dict[str, list[str]] = {}
+    for item in components.parent:
+        groups.setdefault(components.find(item), []).append(item)
+    key = sort_key or (lambda item: item)
+    clusters = [sorted(group, key=key) for group in groups.values() if len(group) > 1]
+    return sorted(clusters, key=lambda c: key(c[0]))
+
+
 def _usefulness(experience: Experience) -> tuple[float, float, str, str]:
     """Sort key: most useful first (utility, then evidence), then oldest, then id."""
     return (
@@ -87,7 +153,7 @@ async def plan_compression(
 ) -> CompressionPlan:
     """Plan a compression of the active experiences; see the module docstring for the rules."""
     version = await store.current_version()
-    active = {e.id: e for e in await store.list()}
+    active = {e.id: e for e in await store.experiences()}
     reasons: dict[str, str] = {}
     prune = sorted(
         (e for e in active.values() if evidence(e.stats) >= min_evidence and utility(e.stats) <= max_utility),

@@ -1,21 +1,22 @@
 """`LibraryEditor`: one model's session of edits to the library (for one item, or one compression).
 
-It turns requests that speak in labels (`ted.memory.operations`) into store calls with ids,
-provenance and operation ids, and answers with a short message the model can read. Mistakes the
-model can fix (an unknown label, a second vote, a text the screening refuses) raise `ToolInputError`
-with a message that says what to do. Texts are screened with the library's rules plus the editor's
-own: its word limit and the fragments of the item being learned from (`ted.memory.screening`); a
-refused text is recorded in the library's refusals before the error is raised.
+Models copy short labels (E1, E2, ...) reliably and mangle or invent UUIDs, so everything a model
+reads and writes names experiences by label (`LabelBook`). The editor turns requests that speak in
+labels (`ted.memory.operations`) into store calls with ids, provenance and operation ids, and answers
+with a short message the model can read. Mistakes the model can fix (an unknown label, a second vote,
+a text the screening refuses) raise `ToolInputError` with a message that says what to do. Texts are
+screened with the library's rules plus the editor's own: its word limit and the fragments of the
+item being learned from (`ted.memory.screening`); a refused text is recorded in the library's
+refusals before the error is raised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
-from ted.memory.changes import normalize_tags
-from ted.memory.errors import LibraryError, TextRefused, ToolInputError
-from ted.memory.labels import LabelBook
+from ted.memory.errors import LibraryError, TextRefused, ToolInputError, UnknownLabel
 from ted.memory.models import (
     Experience,
     OperationRecord,
@@ -24,8 +25,11 @@ from ted.memory.models import (
     RefusedKind,
     Status,
     UsageStats,
+    normalize_tags,
+    utility,
 )
 from ted.memory.operations import (
+    SEARCH_TOOL,
     AddOp,
     DeleteOp,
     MergeOp,
@@ -36,11 +40,77 @@ from ted.memory.operations import (
     VoteOp,
 )
 from ted.memory.screening import screen_text
-from ted.memory.utility import utility
 from ted.prompts.framing import EXPERIENCE, frame
 
 if TYPE_CHECKING:
     from ted.memory.store import ExperienceStore
+
+_LABEL = re.compile(r"^\[?\s*([A-Za-z]+)\s*(\d+)\s*\]?$")
+
+
+class LabelBook:
+    """A two-way map between labels and experience ids, stable within one session.
+
+    Example:
+        >>> book = LabelBook()
+        >>> book.label("0b6f-...")
+        'E1'
+        >>> book.resolve("[E1]")
+        '0b6f-...'
+    """
+
+    def __init__(self, prefix: str = "E") -> None:
+        self.prefix = prefix
+        self._ids: dict[str, str] = {}
+        self._labels: dict[str, str] = {}
+        self._next = 1
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, str], prefix: str = "E") -> LabelBook:
+        """A book that already holds ``mapping`` (label -> id), e.g. the labels injected into a prompt."""
+        book = cls(prefix)
+        for label, experience_id in mapping.items():
+            match = _LABEL.match(label)
+            if match is None or match.group(1).upper() != prefix.upper():
+                raise ValueError(f"{label!r} is not a label of the form {prefix}<number>")
+            canonical = f"{prefix}{int(match.group(2))}"
+            book._ids[canonical] = experience_id
+            book._labels.setdefault(experience_id, canonical)
+            book._next = max(book._next, int(match.group(2)) + 1)
+        return book
+
+    def label(self, experience_id: str) -> str:
+        """The label of an experience, assigning the next free one on first sight."""
+        if experience_id not in self._labels:
+            label = f"{self.prefix}{self._next}"
+            self._next += 1
+            self._labels[experience_id] = label
+            self._ids[label] = experience_id
+        return self._labels[experience_id]
+
+    def resolve(self, label: str) -> str:
+        """The experience id behind a label (``E3``, ``[E3]`` and ``e3`` all work).
+
+        Raises:
+            UnknownLabel: the label was never shown in this session.
+        """
+        text = label.strip()
+        match = _LABEL.match(text)
+        if match is not None and match.group(1).upper() == self.prefix.upper():
+            found = self._ids.get(f"{self.prefix}{int(match.group(2))}")
+            if found is not None:
+                return found
+        if text in self._labels:  # a model that copied a real id
+            return text
+        known = ", ".join(sorted(self._ids, key=lambda s: int(s[len(self.prefix) :]))) or "none yet"
+        raise UnknownLabel(
+            f"{label!r} is not a label you were shown (known labels: {known}); "
+            f"use {SEARCH_TOOL} to find an experience and its label"
+        )
+
+    def as_mapping(self) -> dict[str, str]:
+        """Label -> id, in label order (JSON-serialisable, e.g. for graph state)."""
+        return dict(sorted(self._ids.items(), key=lambda pair: int(pair[0][len(self.prefix) :])))
 
 
 class LibraryEditor:

@@ -1,10 +1,13 @@
 """The vector index: a Chroma collection holding the vectors of the active experiences.
 
 The index is derived data. It holds exactly the active experiences, so a search needs no status
-filter; superseded and deleted ones live on in SQLite (history, rollback). Metadata carries what a
-query may filter on: ``tags`` and ``source_items`` (omitted when empty, which Chroma cannot store) and
-``version``. Vectors are always passed in: no Chroma embedding function is ever configured or called
-(the default one downloads a model).
+filter; superseded and deleted ones live on in SQLite (history, rollback). It follows the records
+(`VectorIndex.follow`, `VectorIndex.reconcile`) and, as it does, records each experience's nearest
+neighbours in the database, from which near-duplicates are found without a query per experience
+(`VectorIndex.neighbour_lists`). Metadata carries what a query may filter on: ``tags`` and
+``source_items`` (omitted when empty, which Chroma cannot store) and ``version``. Vectors are always
+passed in: no Chroma embedding function is ever configured or called (the default one downloads a
+model).
 
 Chroma runs embedded (`chromadb.PersistentClient` on the library folder) or, when a URL is given, as a
 client of a Chroma server (``chroma run``), which lets a library outgrow one machine.
@@ -21,9 +24,10 @@ from urllib.parse import urlparse
 import numpy as np
 import numpy.typing as npt
 
+from ted.memory.database import LibraryDatabase
 from ted.memory.errors import LibraryError
 from ted.memory.heap import scrub_freed_memory
-from ted.memory.models import Experience
+from ted.memory.models import Experience, Status
 
 # Chroma's defaults (ef_search 100, 16 neighbours) lose recall on dense text embeddings at 100k
 # vectors; these keep recall@5 above 0.95 there at a few milliseconds per query (bench/memory_scale.py).
@@ -35,6 +39,9 @@ HNSW_CONFIGURATION: dict[str, Any] = {
 }
 
 Vectors = npt.NDArray[np.float32]
+
+NEIGHBOUR_LINKS = 8
+"""Nearest neighbours recorded for each experience when it is indexed."""
 
 
 def to_array(vectors: Sequence[bytes] | Sequence[Sequence[float]] | Vectors) -> Vectors:
@@ -82,6 +89,42 @@ def _connect(folder: Path | None, url: str | None) -> Any:
         )
     except Exception as exc:  # chromadb raises plain Exception/ValueError when the server is unreachable
         raise LibraryError(f"cannot reach the Chroma server at {url}: {exc}") from exc
+
+
+def _score_lists(
+    ids: Sequence[str], vectors: Vectors, lists: Sequence[Sequence[str]], k: int
+) -> list[list[tuple[str, float]]]:
+    """Each list's first ``k`` members among ``ids``, with their cosine similarity to its owner.
+
+    ``lists[n]`` belongs to ``ids[n]``, whose vector is ``vectors[n]``. The work is vectorised over
+    all pairs (members found by binary search, dot products in slices): a library of 100k
+    experiences has close to a million of them.
+    """
+    result: list[list[tuple[str, float]]] = [[] for _ in ids]
+    members = np.asarray([member for listed in lists for member in listed], dtype=str)
+    if not len(ids) or not len(members):
+        return result
+    order = np.argsort(np.asarray(ids, dtype=str))
+    sorted_ids = np.asarray(ids, dtype=str)[order]
+    position = np.minimum(np.searchsorted(sorted_ids, members), len(ids) - 1)
+    known = sorted_ids[position] == members
+    owners = np.repeat(np.arange(len(ids)), [len(listed) for listed in lists])[known]
+    targets = order[position[known]]
+    # At most k known members per list, in list order (owners are sorted).
+    rank = np.arange(len(owners)) - np.searchsorted(owners, owners)
+    owners, targets = owners[rank < k], targets[rank < k]
+    norms = np.linalg.norm(vectors, axis=1)
+    unit = vectors / np.where(norms == 0, 1.0, norms)[:, None]
+    cosines = np.concatenate(
+        [
+            np.einsum("ij,ij->i", unit[owners[n : n + 4096]], unit[targets[n : n + 4096]])
+            for n in range(0, len(owners), 4096)
+        ]
+        or [np.zeros(0)]
+    )
+    for owner, target, cosine in zip(owners.tolist(), targets.tolist(), cosines.tolist(), strict=True):
+        result[owner].append((ids[target], cosine))
+    return result
 
 
 class VectorIndex:
@@ -168,3 +211,72 @@ class VectorIndex:
             [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
             for ids, distances in zip(result["ids"], result["distances"], strict=True)
         ]
+
+    def neighbours(self, vectors: Vectors, k: int, *, batch: int = 500) -> list[list[tuple[str, float]]]:
+        """For each row of ``vectors``, its ``k`` nearest entries as (id, cosine similarity), in batches."""
+        found: list[list[tuple[str, float]]] = []
+        for start in range(0, len(vectors), batch):
+            found.extend(self.query(vectors[start : start + batch], k))
+        return found
+
+    def follow(self, database: LibraryDatabase, ids: Iterable[str]) -> None:
+        """Bring the entries of ``ids`` in line with the records, and forget that they were pending."""
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), 5000):
+            chunk = wanted[start : start + 5000]
+            entries = database.index_entries(chunk)
+            retired = [i for i in chunk if i not in entries]
+            self.upsert(list(entries.values()))
+            self.delete(retired)
+            self._link(database, entries, retired)
+            database.clear_pending(chunk)
+
+    def reconcile(self, database: LibraryDatabase) -> None:
+        """Catch up with the records after a crash, or on a new Chroma server: pending ids, then any gap."""
+        self.follow(database, database.pending_index())
+        if self.count() != database.count(Status.ACTIVE):
+            indexed, wanted = self.all_ids(), database.active_ids()
+            self.delete(indexed - wanted)
+            self.follow(database, wanted - indexed)
+
+    def _link(
+        self,
+        database: LibraryDatabase,
+        entries: Mapping[str, tuple[Experience, bytes]],
+        retired: Sequence[str],
+    ) -> None:
+        """Record the nearest neighbours of freshly indexed experiences; forget those of retired ones.
+
+        A pair of near-duplicates is found from the list of whichever of the two was indexed later, so
+        planning a compression reads these lists instead of querying the index for every experience.
+        """
+        ids = list(entries)
+        rows: list[tuple[str, list[str]]] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            hits = self.query(to_array([entries[i][1] for i in chunk]), NEIGHBOUR_LINKS + 1)
+            for i, found in zip(chunk, hits, strict=True):
+                rows.append((i, [other for other, _ in found if other != i][:NEIGHBOUR_LINKS]))
+        database.set_neighbours(rows, retired=retired)
+
+    def neighbour_lists(
+        self, database: LibraryDatabase, ids: Sequence[str], vectors: Vectors, k: int
+    ) -> list[list[tuple[str, float]]]:
+        """Like `neighbours` for the active experiences ``ids`` (rows of ``vectors``), from stored lists.
+
+        Each experience's nearest neighbours are recorded when it is indexed, so this reads them and
+        computes the similarities from ``vectors`` instead of querying the index again; only
+        experiences without a current list (or ``k`` above `NEIGHBOUR_LINKS`) are queried.
+        """
+        if k > NEIGHBOUR_LINKS:
+            return self.neighbours(vectors, k)
+        stored = database.active_neighbours()
+        missing = [i for i in ids if i not in stored]
+        if missing:
+            row = {experience_id: n for n, experience_id in enumerate(ids)}
+            for start in range(0, len(missing), 500):
+                chunk = missing[start : start + 500]
+                hits = self.query(vectors[[row[i] for i in chunk]], NEIGHBOUR_LINKS + 1)
+                for i, found in zip(chunk, hits, strict=True):
+                    stored[i] = [o for o, _ in found if o != i]
+        return _score_lists(ids, vectors, [stored[i] for i in ids], k)

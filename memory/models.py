@@ -1,17 +1,54 @@
-"""The data of the experience library: experiences, provenance, statistics, journal entries, refusals."""
+"""The data of the experience library: experiences, provenance, usage and utility, journal, refusals.
+
+The utility score says how useful an experience has proved, from its usage statistics. It is the
+mean of a Beta posterior over "this experience helps", starting from a uniform prior (one
+pseudo-observation each way), so an experience without evidence scores exactly 0.5 and a few
+observations cannot push it to the extremes::
+
+    positive = 2 * helpful + cited_correct
+    negative = 2 * harmful + cited_wrong + 0.1 * max(0, retrieved - cited)
+    utility  = (positive + 1) / (positive + negative + 2)          # in (0, 1)
+
+- A teacher vote weighs twice a citation: it is an explicit judgement by the stronger model, while a
+  citation in a correct (or wrong) trajectory is only a correlation.
+- Being retrieved and then ignored is weak evidence of irrelevance: ten uncited retrievals count
+  as one negative observation.
+
+`evidence` is ``positive + negative``, the weighted number of observations behind the score; pruning
+acts only on experiences with enough of it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+VOTE_WEIGHT = 2.0
+"""Weight of one helpful / harmful teacher vote."""
+
+CITATION_WEIGHT = 1.0
+"""Weight of one citation in a trajectory graded correct / wrong."""
+
+IGNORED_WEIGHT = 0.1
+"""Weight of one retrieval that no trajectory cited (a negative observation)."""
+
+PRIOR = 1.0
+"""Pseudo-observations on each side; with no evidence the utility is 0.5."""
 
 
 def utc_now() -> datetime:
     """The current time, timezone-aware in UTC (every timestamp of the library uses it)."""
     return datetime.now(UTC)
+
+
+def normalize_tags(tags: Iterable[str]) -> list[str]:
+    """Tags as the library stores them: stripped, lower-cased and de-duplicated, in their first order."""
+    return list(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))
 
 
 class Status(StrEnum):
@@ -51,6 +88,26 @@ class UsageStats(BaseModel):
 
 
 _STAT_FIELDS: tuple[str, ...] = tuple(UsageStats.model_fields)
+
+
+def _positive(stats: UsageStats) -> float:
+    return VOTE_WEIGHT * stats.helpful + CITATION_WEIGHT * stats.cited_correct
+
+
+def _negative(stats: UsageStats) -> float:
+    ignored = max(0, stats.retrieved - stats.cited)
+    return VOTE_WEIGHT * stats.harmful + CITATION_WEIGHT * stats.cited_wrong + IGNORED_WEIGHT * ignored
+
+
+def utility(stats: UsageStats) -> float:
+    """Smoothed usefulness in (0, 1); 0.5 when there is no evidence. See the module docstring."""
+    positive, negative = _positive(stats), _negative(stats)
+    return (positive + PRIOR) / (positive + negative + 2 * PRIOR)
+
+
+def evidence(stats: UsageStats) -> float:
+    """The weighted number of observations behind `utility` (0 for an unused experience)."""
+    return _positive(stats) + _negative(stats)
 
 
 class Provenance(BaseModel):
@@ -163,3 +220,25 @@ class InsertResult(BaseModel):
 
     added: list[Experience] = Field(description="The experiences added, in the order given.")
     refused: list[Refusal] = Field(description="The experiences refused for their text, with the reasons.")
+
+
+class LibraryStats(BaseModel):
+    """The size, version, models and usage of a library (`ExperienceStore.stats`)."""
+
+    library: Path = Field(description="The library folder.")
+    version: int = Field(description="The library version.")
+    embedding_model: str
+    student_model: str | None
+    counts: dict[str, int] = Field(description="How many experiences have each status.")
+    usage: UsageStats = Field(description="The usage counts of the active experiences, summed.")
+    mean_utility: float | None = Field(description="Mean utility of the active experiences (None: none).")
+    tags: dict[str, int] = Field(description="Active experiences per tag, most frequent first.")
+
+
+class Timeline(BaseModel):
+    """The recorded changes of one experience and the writes to it that were refused, by time."""
+
+    experience_id: str
+    events: list[JournalEntry | Refusal] = Field(
+        description="Journal entries and refusals, oldest first; at equal times, journal entries first."
+    )

@@ -7,8 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from ted.memory.models import ScoredExperience
-from ted.memory.utility import utility
+from ted.memory.models import ScoredExperience, utility
 
 if TYPE_CHECKING:
     from ted.memory.store import ExperienceStore

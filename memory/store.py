@@ -1,23 +1,18 @@
 """`ExperienceStore`: the experience library, on SQLite (records, journal) and Chroma (vector index).
 
-A library is a folder::
-
-    library.json     manifest: schema version, embedding model, student model, collection name
-    journal.sqlite   experiences, vectors and the operation journal (the source of truth)
-    chroma/          the embedded Chroma index of the active experiences (absent with a Chroma server)
-
-Every change is one operation with an id. If that id is already in the journal, the call changes
-nothing and returns the recorded result; that is how a resumed run avoids repeating an operation.
-Every text an operation would store is screened first (`ted.memory.screening`): a refused text
-changes nothing, is recorded (see `refusals`) and raises `TextRefused`; an import leaves out only the
-refused experiences. Changes are atomic (one SQLite transaction, a compare-and-set even across
-processes) and safe under many concurrent coroutines and threads; the vector index follows each
+A library is a folder holding a manifest, the SQLite journal and the embedded Chroma index (see
+`ted.memory.library`). Every change is one operation with an id. If that id is already in the journal,
+the call changes nothing and returns the recorded result; that is how a resumed run avoids repeating
+an operation. Every text an operation would store is screened first (`ted.memory.screening`): a
+refused text changes nothing, is recorded (see `refusals`) and raises `TextRefused`; an import leaves
+out only the refused experiences. Changes are atomic (one SQLite transaction, a compare-and-set even
+across processes) and safe under many concurrent coroutines and threads; the vector index follows each
 commit and is repaired on open if a crash left it behind. An embedded Chroma index belongs to one
 process at a time: processes that share a library should use a Chroma server. All methods that touch
 disk, Chroma or a model run in worker threads and never block the event loop.
 
 Example:
-    >>> store = ExperienceStore.open("library", embeddings=HashEmbeddings())  # doctest: +SKIP
+    >>> store = ExperienceStore.open("library", embeddings=get_embeddings("hash"))  # doctest: +SKIP
     >>> e = await store.add("Check the units before comparing options.", tags=["physics"])  # doctest: +SKIP
     >>> [hit.experience.id for hit in await store.search("units")]  # doctest: +SKIP
 """
@@ -25,32 +20,42 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import builtins
 import threading
 import uuid
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from ted.memory import changes
-from ted.memory.database import LibraryDatabase, Transaction, text_sha
-from ted.memory.errors import EmbeddingMismatch, LibraryError, TextRefused
-from ted.memory.index import VectorIndex, Vectors, to_array
-from ted.memory.library import open_library
+from ted.memory.database import Transaction, text_sha
+from ted.memory.errors import EmbeddingMismatch, ExperienceNotFound, LibraryError, TextRefused
+from ted.memory.index import Vectors, tag_filter, to_array
+from ted.memory.library import OpenedLibrary, open_library
 from ted.memory.models import (
     Experience,
     InsertResult,
+    JournalEntry,
+    LibraryStats,
+    OperationRecord,
     Origin,
     Provenance,
     Refusal,
     RefusedKind,
+    ScoredExperience,
     Status,
+    Timeline,
     UsageStats,
+    normalize_tags,
     utc_now,
+    utility,
 )
-from ted.memory.reader import NEIGHBOUR_LINKS, LibraryReader
 from ted.memory.screening import screen_text
+
+RECENT_EMBEDDINGS = 1024
+"""Texts whose embeddings a store keeps at hand."""
 
 # One write lock per library folder in this process, so that index updates follow commit order.
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
@@ -66,28 +71,27 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-class ExperienceStore(LibraryReader):
-    """The experience library. Create it with `ExperienceStore.open` (or `aopen` inside async code)."""
+class ExperienceStore:
+    """The experience library. Create it with `ExperienceStore.open` (or `aopen` inside async code).
 
-    def __init__(
-        self,
-        path: Path,
-        *,
-        database: LibraryDatabase,
-        index: VectorIndex,
-        embeddings: Embeddings,
-        embedding_model: str,
-        student_model: str | None,
-    ) -> None:
-        super().__init__(
-            path,
-            database=database,
-            index=index,
-            embeddings=embeddings,
-            embedding_model=embedding_model,
-            student_model=student_model,
-        )
-        self._lock = _write_lock(path)
+    Attributes:
+        path: The library folder.
+        embedding_model: The name of the embedding model every vector was made with.
+        student_model: The student model the library is for, if recorded.
+        embeddings: The embeddings that embed new texts and queries.
+    """
+
+    def __init__(self, library: OpenedLibrary) -> None:
+        self.path = library.folder
+        self.embedding_model = library.manifest.embedding_model
+        self.student_model = library.student_model
+        self.embeddings: Embeddings = library.embeddings
+        self._db = library.database
+        self._index = library.index
+        self._lock = _write_lock(self.path)
+        self._version = 0
+        # Recently embedded texts: a duplicate check embeds a text that `add` embeds again right after.
+        self._recent: OrderedDict[str, list[float]] = OrderedDict()
 
     @classmethod
     def open(
@@ -112,22 +116,17 @@ class ExperienceStore(LibraryReader):
             LibraryNotFound: no library at ``path`` and ``create`` is false.
             EmbeddingMismatch: ``embeddings`` differ from the model the library was built with.
         """
-        opened = open_library(Path(path), embeddings=embeddings, create=create, student_model=student_model)
-        index = VectorIndex(
-            folder=None if chroma_url else opened.folder / "chroma",
-            url=chroma_url,
-            collection=opened.manifest.collection,
-        )
         store = cls(
-            opened.folder,
-            database=opened.database,
-            index=index,
-            embeddings=opened.embeddings,
-            embedding_model=opened.manifest.embedding_model,
-            student_model=opened.student_model,
+            open_library(
+                Path(path),
+                embeddings=embeddings,
+                chroma_url=chroma_url,
+                create=create,
+                student_model=student_model,
+            )
         )
         try:
-            store.reconcile()
+            store._reconcile()
         except BaseException:
             store.close()
             raise
@@ -161,53 +160,239 @@ class ExperienceStore(LibraryReader):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- the vector index ------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """The library version (the number of the last journal entry; 0 for an empty library).
 
-    def reconcile(self) -> None:
+        This is the version as of this store's opening, its own last change or its last
+        `current_version` call; reading it never touches the disk, so it is safe inside an event loop
+        (``langgraph dev`` rejects blocking calls there). Changes made through other store objects
+        or processes show after `await store.current_version()`.
+        """
+        return self._version
+
+    def _saw_version(self, version: int) -> int:
+        self._version = max(self._version, version)
+        return self._version
+
+    async def current_version(self) -> int:
+        """The library version read from the journal now (also refreshes `version`)."""
+        return self._saw_version(await asyncio.to_thread(self._db.version))
+
+    # -- records ---------------------------------------------------------------------------------
+
+    async def get(self, id: str) -> Experience:
+        """The experience with this id, whatever its status.
+
+        Raises:
+            ExperienceNotFound: no experience has this id.
+        """
+        experience = await asyncio.to_thread(self._db.get, id)
+        if experience is None:
+            raise ExperienceNotFound(f"no experience with id {id!r} in library {self.path}")
+        return experience
+
+    async def resolve_id(self, id_or_prefix: str) -> str:
+        """The full id of the experience whose id is or starts with ``id_or_prefix``.
+
+        Raises:
+            ExperienceNotFound: no id matches, or more than one does.
+        """
+        matches = await asyncio.to_thread(self._db.ids_with_prefix, id_or_prefix.strip())
+        if id_or_prefix in matches or len(matches) == 1:
+            return id_or_prefix if id_or_prefix in matches else matches[0]
+        if not matches or not id_or_prefix.strip():
+            raise ExperienceNotFound(f"no experience with id {id_or_prefix!r} in library {self.path}")
+        raise ExperienceNotFound(
+            f"id prefix {id_or_prefix!r} is ambiguous in library {self.path}; give more of it"
+        )
+
+    async def experiences(self, *, status: Status | None = Status.ACTIVE) -> list[Experience]:
+        """Experiences with ``status`` (every experience for None), oldest first."""
+        return await asyncio.to_thread(self._db.list_experiences, status)
+
+    async def count(self, *, status: Status | None = Status.ACTIVE) -> int:
+        """How many experiences have ``status`` (all of them for None)."""
+        return await asyncio.to_thread(self._db.count, status)
+
+    async def stats(self) -> LibraryStats:
+        """Counts by status, and the summed usage, mean utility and tags of the active experiences."""
+        everything = await self.experiences(status=None)
+        active = [e for e in everything if e.status is Status.ACTIVE]
+        return LibraryStats(
+            library=self.path,
+            version=await self.current_version(),
+            embedding_model=self.embedding_model,
+            student_model=self.student_model,
+            counts={status.value: sum(e.status is status for e in everything) for status in Status},
+            usage=sum((e.stats for e in active), UsageStats()),
+            mean_utility=sum(utility(e.stats) for e in active) / len(active) if active else None,
+            tags=dict(Counter(t for e in active for t in e.tags).most_common()),
+        )
+
+    async def history(self, id: str) -> list[JournalEntry]:
+        """Every recorded change of one experience, oldest first.
+
+        Raises:
+            ExperienceNotFound: the journal never saw this id.
+        """
+        entries = await asyncio.to_thread(self._db.history, id)
+        if not entries:
+            raise ExperienceNotFound(f"no experience with id {id!r} in library {self.path}")
+        return entries
+
+    async def refusals(self, experience_id: str | None = None) -> list[Refusal]:
+        """Writes the library refused for their text, oldest first.
+
+        Args:
+            experience_id: Only the refused writes that targeted this experience (None: all of them).
+        """
+        found = await asyncio.to_thread(self._db.refusals)
+        if experience_id is None:
+            return found
+        return [r for r in found if experience_id in r.experience_ids]
+
+    async def timeline(self, id_or_prefix: str) -> Timeline:
+        """The `history` of one experience and its `refusals`, merged by time.
+
+        ``id_or_prefix`` is resolved like `resolve_id`; an id no longer in the library (removed by a
+        rollback, or refused on import) is taken as given, since its records remain.
+
+        Raises:
+            ExperienceNotFound: neither the journal nor the refusals know this id.
+        """
+        try:
+            experience_id = await self.resolve_id(id_or_prefix)
+        except ExperienceNotFound:
+            experience_id = id_or_prefix
+        refused = await self.refusals(experience_id)
+        try:
+            entries = await self.history(experience_id)
+        except ExperienceNotFound:
+            if not refused:
+                raise
+            entries = []
+        events: list[JournalEntry | Refusal] = [*entries, *refused]
+        # Sorting is stable, so at equal times the journal's entries come first, in their order.
+        events.sort(key=lambda event: event.at)
+        return Timeline(experience_id=experience_id, events=events)
+
+    async def find_operation(self, op_id: str) -> OperationRecord | None:
+        """The record of an applied operation, or None if ``op_id`` was never applied."""
+        found = await asyncio.to_thread(self._db.operation, op_id)
+        return None if found is None else found[0]
+
+    # -- similarity ------------------------------------------------------------------------------
+
+    async def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        tags: Sequence[str] | None = None,
+        exclude_items: Iterable[str] = (),
+        candidates: int | None = None,
+    ) -> list[ScoredExperience]:
+        """The ``k`` active experiences most similar to ``query``, best first.
+
+        Args:
+            query: The text to match.
+            k: How many results at most.
+            tags: Only experiences carrying at least one of these tags (compared lower-cased).
+            exclude_items: Leave out experiences learned from any of these item ids (the contamination
+                guard: an evaluated item never sees advice distilled from itself).
+            candidates: How many nearest neighbours to ask the index for before filtering (default
+                ``k``; grown automatically while filters leave fewer than ``k``).
+        """
+        vector = to_array([await self._embed(query)])
+        tags = normalize_tags(tags) if tags else None
+        return await self.search_vectors(
+            vector, k=k, tags=tags, exclude_items=exclude_items, candidates=candidates
+        )
+
+    async def _embed(self, text: str) -> list[float]:
+        """The embedding of ``text``, from a small cache of recent texts when possible."""
+        if (cached := self._recent.get(text)) is not None:
+            self._recent.move_to_end(text)
+            return cached
+        vector = await self.embeddings.aembed_query(text)
+        self._recent[text] = vector
+        if len(self._recent) > RECENT_EMBEDDINGS:
+            self._recent.popitem(last=False)
+        return vector
+
+    async def search_vectors(
+        self,
+        vector: Vectors,
+        *,
+        k: int = 5,
+        tags: Sequence[str] | None = None,
+        exclude_items: Iterable[str] = (),
+        candidates: int | None = None,
+    ) -> list[ScoredExperience]:
+        """`search` with a query vector (a (1, d) array) that the caller already computed."""
+        return await asyncio.to_thread(
+            self._search, vector, k, tags, frozenset(exclude_items), candidates or k
+        )
+
+    def _search(
+        self, vector: Vectors, k: int, tags: Sequence[str] | None, exclude: frozenset[str], wanted: int
+    ) -> list[ScoredExperience]:
+        if k <= 0:
+            return []
+        where = tag_filter(tags)
+        n = max(k, wanted)
+        while True:
+            # Under the write lock: a query racing the first vector written into an empty collection
+            # fails in Chroma ("Nothing found on disk"), and the index must not move mid-query.
+            with self._lock:
+                hits = self._index.query(vector, n, where)[0]
+            records = self._db.get_many(i for i, _ in hits)
+            results = [
+                ScoredExperience(experience=e, similarity=s, score=s)
+                for i, s in hits
+                if (e := records.get(i)) is not None
+                and e.status is Status.ACTIVE
+                and not exclude.intersection(e.provenance.source_items)
+            ]
+            if len(results) >= k or len(hits) < n:
+                return results[:k]
+            n *= 4
+
+    async def active_vectors(self) -> tuple[list[str], Vectors]:
+        """Ids and vectors (an (n, d) float32 array) of every active experience, ordered by id."""
+        rows = await asyncio.to_thread(self._db.active_vectors)
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [i for i, _ in rows], to_array([v for _, v in rows])
+
+    async def neighbour_lists(
+        self, ids: Sequence[str], vectors: Vectors, *, k: int
+    ) -> list[list[tuple[str, float]]]:
+        """For each active experience of ``ids`` (rows of ``vectors``), its ``k`` nearest active ones.
+
+        Each comes as (id, cosine similarity), read from the lists recorded when the experiences were
+        indexed (see `VectorIndex.neighbour_lists`): this is how near-duplicates are found without
+        comparing all pairs.
+        """
+        return await asyncio.to_thread(self._index.neighbour_lists, self._db, ids, vectors, k)
+
+    # -- the write path --------------------------------------------------------------------------
+
+    def _reconcile(self) -> None:
         """Bring the vector index in line with the records (after a crash, or a new Chroma server)."""
         with self._lock:
             self._saw_version(self._db.version())
-            self._sync(self._db.pending_index())
-            active = self._db.count(Status.ACTIVE)
-            if self._index.count() != active:
-                indexed, wanted = self._index.all_ids(), self._db.active_ids()
-                self._index.delete(indexed - wanted)
-                self._sync(wanted - indexed)
-
-    def _sync(self, ids: Iterable[str]) -> None:
-        wanted = list(dict.fromkeys(ids))
-        for start in range(0, len(wanted), 5000):
-            chunk = wanted[start : start + 5000]
-            entries = self._db.index_entries(chunk)
-            retired = [i for i in chunk if i not in entries]
-            self._index.upsert(list(entries.values()))
-            self._index.delete(retired)
-            self._link(entries, retired)
-            self._db.clear_pending(chunk)
-
-    def _link(self, entries: Mapping[str, tuple[Experience, bytes]], retired: Sequence[str]) -> None:
-        """Record the nearest neighbours of freshly indexed experiences; forget those of retired ones.
-
-        A pair of near-duplicates is found from the list of whichever of the two was indexed later, so
-        planning a compression reads these lists instead of querying the index for every experience.
-        """
-        ids = list(entries)
-        rows: list[tuple[str, list[str]]] = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            hits = self._index.query(to_array([entries[i][1] for i in chunk]), NEIGHBOUR_LINKS + 1)
-            for i, found in zip(chunk, hits, strict=True):
-                rows.append((i, [other for other, _ in found if other != i][:NEIGHBOUR_LINKS]))
-        self._db.set_neighbours(rows, retired=retired)
+            self._index.reconcile(self._db)
 
     def _write(
-        self, op_id: str, kind: str, change: Callable[[Transaction], builtins.list[Experience]]
-    ) -> builtins.list[Experience]:
+        self, op_id: str, kind: str, change: Callable[[Transaction], list[Experience]]
+    ) -> list[Experience]:
         with self._lock:
             results, touched, _ = self._db.apply(op_id, kind, change)
             self._saw_version(self._db.version())
             try:
-                self._sync([*touched, *self._db.pending_index()])
+                self._index.follow(self._db, [*touched, *self._db.pending_index()])
             except Exception as exc:
                 raise LibraryError(
                     f"operation {op_id} was saved, but the vector index could not follow ({exc}); "
@@ -216,11 +401,11 @@ class ExperienceStore(LibraryReader):
         return results
 
     async def _apply(
-        self, op_id: str | None, kind: str, change: Callable[[Transaction], builtins.list[Experience]]
-    ) -> builtins.list[Experience]:
+        self, op_id: str | None, kind: str, change: Callable[[Transaction], list[Experience]]
+    ) -> list[Experience]:
         return await asyncio.to_thread(self._write, op_id or _new_id(), kind, change)
 
-    async def _replay(self, op_id: str | None, kind: str) -> builtins.list[Experience] | None:
+    async def _replay(self, op_id: str | None, kind: str) -> list[Experience] | None:
         """The recorded result of operation ``op_id`` if it was applied before, else None."""
         if op_id is None or await asyncio.to_thread(self._db.operation, op_id) is None:
             return None
@@ -341,7 +526,7 @@ class ExperienceStore(LibraryReader):
         op_id: str | None = None,
         reason: str = "",
         step: str | None = None,
-    ) -> builtins.list[Experience]:
+    ) -> list[Experience]:
         """Add many experiences in one operation (one transaction, one index batch).
 
         ``vectors``, if given, are used instead of embedding the texts (bulk loads, benchmarks).
@@ -356,8 +541,8 @@ class ExperienceStore(LibraryReader):
         op_id = op_id or _new_id()
         if tags is not None and len(tags) != len(texts):
             raise LibraryError(f"add_many got {len(texts)} texts but {len(tags)} tag lists")
-        cleaned: builtins.list[str] = []
-        refusals: builtins.list[TextRefused] = []
+        cleaned: list[str] = []
+        refusals: list[TextRefused] = []
         for position, text in enumerate(texts):
             try:
                 cleaned.append(screen_text(text))
@@ -379,7 +564,7 @@ class ExperienceStore(LibraryReader):
             Experience(
                 id=_new_id(),
                 text=text,
-                tags=changes.normalize_tags(tags[n] if tags is not None else ()),
+                tags=normalize_tags(tags[n] if tags is not None else ()),
                 provenance=origin.model_copy(deep=True),
                 student_model=student_model or self.student_model,
             )
@@ -408,8 +593,8 @@ class ExperienceStore(LibraryReader):
             return InsertResult(added=replayed, refused=recorded)
         op_id = op_id or _new_id()
         present = await asyncio.to_thread(self._db.get_many, [e.id for e in experiences])
-        accepted: builtins.list[Experience] = []
-        refused: builtins.list[Refusal] = []
+        accepted: list[Experience] = []
+        refused: list[Refusal] = []
         for position, experience in enumerate(experiences):
             if experience.id in present:
                 continue  # skipped: an experience already in the library is neither screened nor changed
@@ -469,7 +654,7 @@ class ExperienceStore(LibraryReader):
         # Embed before the transaction, which must stay short and never wait for a model.
         by_sha = {} if new_text is None else await self._vectors([new_text])
 
-        def change(t: Transaction) -> builtins.list[Experience]:
+        def change(t: Transaction) -> list[Experience]:
             if new_text is not None:
                 t.put_vector(text_sha(new_text), by_sha[text_sha(new_text)])
             return [
@@ -528,12 +713,12 @@ class ExperienceStore(LibraryReader):
         merged = Experience(
             id=_new_id(),
             text=cleaned,
-            tags=changes.normalize_tags(tags or ()),
+            tags=normalize_tags(tags or ()),
             provenance=Provenance(origin=Origin.MERGE, source_items=list(source_items)),
             student_model=self.student_model,
         )
 
-        def change(t: Transaction) -> builtins.list[Experience]:
+        def change(t: Transaction) -> list[Experience]:
             t.put_vector(text_sha(cleaned), by_sha[text_sha(cleaned)])
             return [changes.merge(t, distinct, merged, reason=reason, step=step)]
 
@@ -545,7 +730,7 @@ class ExperienceStore(LibraryReader):
         """Add usage counts to experiences, atomically and journaled (they do not change versions)."""
         frozen = {i: d.model_copy() for i, d in deltas.items()}
 
-        def change(t: Transaction) -> builtins.list[Experience]:
+        def change(t: Transaction) -> list[Experience]:
             changes.record_usage(t, frozen, step=step)
             return []
 
@@ -563,7 +748,7 @@ class ExperienceStore(LibraryReader):
         if not 0 <= version <= latest:
             raise LibraryError(f"cannot roll back to version {version}: the library is at version {latest}")
 
-        def change(t: Transaction) -> builtins.list[Experience]:
+        def change(t: Transaction) -> list[Experience]:
             changes.rollback(t, version, reason=reason or f"rollback to version {version}", step=step)
             return []
 

@@ -11,6 +11,7 @@ per line, ``{"text": "...", "id": "...", "tags": [...]}`` with only ``text`` req
 an id gets one derived from its text, so importing the same file twice adds nothing the second time.
 
 The whole file is validated before anything is written: a malformed file leaves the library as it was.
+`export_markdown` writes a readable rendering of the library, for review rather than import.
 """
 
 from __future__ import annotations
@@ -19,15 +20,25 @@ import asyncio
 import json
 import os
 import uuid
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ted.memory.changes import normalize_tags
 from ted.memory.errors import ImportFormatError
-from ted.memory.models import Experience, Origin, Provenance, Refusal, Status, utc_now
+from ted.memory.models import (
+    Experience,
+    Origin,
+    Provenance,
+    Refusal,
+    Status,
+    evidence,
+    normalize_tags,
+    utc_now,
+    utility,
+)
 
 if TYPE_CHECKING:
     from ted.memory.store import ExperienceStore
@@ -73,7 +84,7 @@ class ImportResult(BaseModel):
 
 async def export_library(store: ExperienceStore, *, include_inactive: bool = False) -> LibraryExport:
     """The library as an export document (active experiences only unless ``include_inactive``)."""
-    experiences = await store.list(status=None if include_inactive else Status.ACTIVE)
+    experiences = await store.experiences(status=None if include_inactive else Status.ACTIVE)
     return LibraryExport(
         embedding_model=store.embedding_model,
         student_model=store.student_model,
@@ -98,11 +109,70 @@ async def export_json(store: ExperienceStore, path: str | Path, *, include_inact
 
 async def export_markdown(store: ExperienceStore, path: str | Path, *, include_inactive: bool = False) -> int:
     """Write a readable Markdown rendering to ``path``; returns the number of experiences written."""
-    from ted.memory.markdown import render_markdown
-
     document = await export_library(store, include_inactive=include_inactive)
-    await asyncio.to_thread(_write_atomically, Path(path), render_markdown(document))
+    await asyncio.to_thread(_write_atomically, Path(path), _render_markdown(document))
     return len(document.experiences)
+
+
+def _usage(e: Experience) -> str:
+    s = e.stats
+    return (
+        f"retrieved {s.retrieved}, cited {s.cited} ({s.cited_correct} in correct, {s.cited_wrong} in wrong "
+        f"answers), votes {s.helpful} helpful / {s.harmful} harmful"
+    )
+
+
+def _provenance(e: Experience) -> str:
+    p = e.provenance
+    parts = [p.origin.value]
+    if p.source_items:
+        parts.append("from items " + ", ".join(f"`{i}`" for i in p.source_items))
+    if p.merged_from:
+        parts.append("merged from " + ", ".join(f"`{i}`" for i in p.merged_from))
+    if p.run:
+        parts.append(f"run `{p.run}`")
+    return "; ".join(parts)
+
+
+def _entry(number: int, e: Experience) -> list[str]:
+    lines = [
+        f"### {number}. {e.text}",
+        "",
+        f"- id: `{e.id}`",
+        f"- tags: {', '.join(e.tags) if e.tags else '(none)'}",
+        f"- status: {e.status.value}, version {e.version}"
+        + (f", superseded by `{e.superseded_by}`" if e.superseded_by else ""),
+        f"- utility: {utility(e.stats):.2f} (evidence {evidence(e.stats):.1f})",
+        f"- usage: {_usage(e)}",
+        f"- provenance: {_provenance(e)}",
+    ]
+    if e.student_model:
+        lines.append(f"- student model: {e.student_model}")
+    lines += [f"- created {e.created_at:%Y-%m-%d %H:%M} UTC, updated {e.updated_at:%Y-%m-%d %H:%M} UTC", ""]
+    return lines
+
+
+def _render_markdown(document: LibraryExport) -> str:
+    """The library as Markdown: a summary, then every experience, active and most useful first."""
+    statuses = Counter(e.status.value for e in document.experiences)
+    lines = [
+        "# Experience library",
+        "",
+        f"- embedding model: {document.embedding_model}",
+        f"- student model: {document.student_model or '(not recorded)'}",
+        f"- library version: {document.library_version}, exported {document.exported_at:%Y-%m-%d %H:%M} UTC",
+        "- experiences: " + (", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "none"),
+        "",
+        "## Experiences",
+        "",
+    ]
+    ranked = sorted(
+        document.experiences,
+        key=lambda e: (e.status is not Status.ACTIVE, -utility(e.stats), e.created_at, e.id),
+    )
+    for number, experience in enumerate(ranked, start=1):
+        lines += _entry(number, experience)
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def _problem(error: ValidationError) -> str:

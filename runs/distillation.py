@@ -24,11 +24,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.runnables import RunnableConfig
-
-from ted.graph import Context, TedGraphError, compile_distill_graph, open_library
+from ted.graph import Context, TedGraphError, open_library
 from ted.graph.context import Role
 from ted.graph.state import DistillOutput, ItemResult
+from ted.runs.checkpoints import EventHandler, as_output, checkpointed_state, run_graph
 from ted.runs.costs import PriceTable, cost_report
 from ted.runs.datasets import DatasetSplit
 from ted.runs.errors import RunRecordError, RunStopped
@@ -36,9 +35,6 @@ from ted.runs.records import (
     RunRecord,
     RunStatus,
     all_runs,
-    as_output,
-    checkpoint_path,
-    checkpointed_state,
     context_settings,
     find_run,
     latest_unfinished,
@@ -53,8 +49,6 @@ from ted.tasks import Item
 if TYPE_CHECKING:
     from ted.memory import ExperienceStore
 
-# Called with (namespace, node, update) for every step of the graph and its per-item subgraphs.
-EventHandler = Callable[[tuple[str, ...], str, dict[str, Any]], None]
 # Called with each passing problem an endpoint check found (a warning for the user).
 NoteHandler = Callable[[str], None]
 
@@ -94,71 +88,6 @@ def roles(context: Context) -> list[Role]:
     if context.compress_model:
         wanted.append("compress")
     return wanted
-
-
-def _graph_config(run_id: str) -> RunnableConfig:
-    # A long run has many supersteps (batches x per-item steps); the default limit of 25 is for chats.
-    return RunnableConfig(configurable={"thread_id": run_id}, recursion_limit=10_000)
-
-
-def _unfinished(state: Any) -> bool:
-    """Whether a checkpointed run has work left.
-
-    ``next`` alone is not enough: a run stopped right after a node finished (Ctrl-C between two
-    steps) has that node's writes saved as a pending task, and ``next`` empty until they are applied.
-    """
-    return bool(state.next or state.tasks)
-
-
-async def run_graph(
-    items: Sequence[Item] | None,
-    context: Context,
-    *,
-    run_id: str,
-    epochs: int = 1,
-    batch_size: int = 8,
-    seed: int = 0,
-    on_event: EventHandler | None = None,
-) -> DistillOutput:
-    """The dataset loop on ``items``, checkpointed in the library; ``items=None`` resumes ``run_id``.
-
-    Raises:
-        RunRecordError: ``items`` is None and the checkpoints hold no run ``run_id``.
-    """
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    await open_library(context)  # creates the library folder, or checks its embedding model, first
-    async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path(context.library_folder()))) as saver:
-        # WAL with synchronous=NORMAL keeps every committed checkpoint through a crash or kill of the
-        # process (only a power loss could cost the last ones) without an fsync per step.
-        await saver.conn.execute("PRAGMA journal_mode=WAL")
-        await saver.conn.execute("PRAGMA synchronous=NORMAL")
-        graph = compile_distill_graph(checkpointer=saver)
-        config = _graph_config(run_id)
-        state = await graph.aget_state(config)
-        payload: dict[str, Any] | None
-        if state.values and _unfinished(state):
-            payload = None  # resume where the run stopped
-        elif state.values:
-            return as_output(run_id, state.values)  # finished before: nothing to do
-        else:
-            if items is None:
-                raise RunRecordError(f"there is no run {run_id!r} to resume in {context.library_folder()}")
-            payload = {
-                "items": [item.model_dump(mode="json") for item in items],
-                "epochs": epochs,
-                "batch_size": batch_size,
-                "seed": seed,
-                "run_id": run_id,
-            }
-        async for namespace, update in graph.astream(
-            payload, config, context=context, stream_mode="updates", subgraphs=True, durability="sync"
-        ):
-            if on_event is not None and isinstance(update, dict):
-                for node, values in update.items():
-                    on_event(tuple(namespace), node, values if isinstance(values, dict) else {})
-        final = await graph.aget_state(config)
-    return as_output(run_id, final.values)
 
 
 @dataclass
@@ -273,8 +202,7 @@ class DistillRun:
         Raises:
             RunRecordError: No such run, it is finished, or ``endpoints`` holds another setting.
         """
-        folder = Path(library).expanduser().absolute()
-        record = find_run(folder, run_id) if run_id else latest_unfinished(folder)
+        folder, record = await asyncio.to_thread(_recorded_run, library, run_id)
         if not record.unfinished:
             raise RunRecordError(f"run {record.run_id} of {folder} is finished; there is nothing to resume")
         changes = dict(endpoints or {})
@@ -345,7 +273,7 @@ class DistillRun:
         from ted.graph.preflight import preflight
 
         checked = await preflight(self.context)
-        notes = [f"{r.role} {r.model}: {note}" for r in checked.reports for note in r.notes]
+        notes = checked.notes
         if checked.context.tool_mode != self.context.tool_mode:
             notes.insert(0, "the teacher's endpoint has no tool calling; using JSON operations")
         if on_note is not None:
@@ -455,6 +383,11 @@ class DistillRun:
         )
 
 
+def _recorded_run(library: str | Path, run_id: str | None) -> tuple[Path, RunRecord]:
+    folder = Path(library).expanduser().absolute()
+    return folder, find_run(folder, run_id) if run_id else latest_unfinished(folder)
+
+
 def _categories(results: list[ItemResult]) -> list[CategoryTraining]:
     grouped: dict[str, list[ItemResult]] = defaultdict(list)
     for result in results:
@@ -480,10 +413,12 @@ async def _embedded_tokens(
 ) -> int:
     """Estimated tokens embedded: each item's query once per epoch, and each experience text written."""
     from ted.graph.nodes.retrieve import query_text
-    from ted.memory import estimate_tokens
+    from ted.memory.retrieval import estimate_tokens
 
     queries = sum(estimate_tokens(query_text(Item.model_validate(item))) for item in items) * runs
-    written = [e for e in await store.list(status=None) if e.created_at >= since or e.updated_at >= since]
+    written = [
+        e for e in await store.experiences(status=None) if e.created_at >= since or e.updated_at >= since
+    ]
     return queries + sum(estimate_tokens(e.text) for e in written)
 
 

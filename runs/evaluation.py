@@ -19,12 +19,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
 
-from typing_extensions import TypedDict
-
-from ted.graph import Context, compile_solve_graph, open_library
-from ted.graph.state import ErrorRecord, Usage
+from ted.graph import Context, open_library
+from ted.runs.answers import CONDITIONS, AnswerHandler, Condition, answer_items
 from ted.runs.costs import PriceTable, cost_report
 from ted.runs.datasets import DatasetSplit, dataset_key
 from ted.runs.errors import NothingToEvaluate
@@ -33,8 +30,7 @@ from ted.runs.results import Contamination, DatasetInfo, EvaluationResult, Libra
 from ted.runs.statistics import analyse
 from ted.tasks import Item
 
-Condition = Literal["library", "baseline"]
-CONDITIONS: tuple[Condition, ...] = ("library", "baseline")
+NoteHandler = Callable[[str], None]
 DEFAULT_TRAIN_SIZE = 100
 # Sampling temperature of repeats when the solve temperature is greedy (0): repeats of greedy
 # decoding would all be the same answer.
@@ -48,139 +44,6 @@ REPORTED_SETTINGS = (
     "utility_weight",
     "max_image_side",
 )
-
-
-class Answer(TypedDict):
-    """The student's answer to one item under one condition and repeat."""
-
-    item_id: str
-    category: str | None
-    condition: Condition
-    """``library``: relevant experiences injected; ``baseline``: the student alone."""
-    repeat: int
-    """0-based index of the repeated sample."""
-    answer: str | None
-    """What the scorer read as the final answer."""
-    correct: bool
-    injected: list[str]
-    """Ids of the experiences in the prompt (none for the baseline)."""
-    cited: list[str]
-    """Ids of the injected experiences the student said it used."""
-    error: str | None
-    """Set when the model call failed after its retries; such answers are not graded."""
-
-
-class Answers(TypedDict):
-    """Every answer of an evaluation, with the token usage and the recorded failures."""
-
-    answers: list[Answer]
-    usage: list[Usage]
-    errors: list[ErrorRecord]
-
-
-AnswerHandler = Callable[[Answer], None]
-NoteHandler = Callable[[str], None]
-
-
-def _answer(item: Item, condition: Condition, repeat: int, output: dict[str, Any]) -> Answer:
-    trajectories = output.get("trajectories") or []
-    injected = output.get("injected") or []
-    ids_by_label = {experience["label"]: experience["id"] for experience in injected}
-    if not trajectories:
-        errors = output.get("errors") or []
-        message = errors[0]["message"] if errors else "the solve graph returned no answer"
-        trajectory: dict[str, Any] = {"answer": None, "correct": False, "cited": [], "error": message}
-    else:
-        trajectory = trajectories[0]
-    return Answer(
-        item_id=item.id,
-        category=item.category,
-        condition=condition,
-        repeat=repeat,
-        answer=trajectory["answer"],
-        correct=bool(trajectory["correct"]) and trajectory["error"] is None,
-        injected=[experience["id"] for experience in injected],
-        cited=[ids_by_label[label] for label in trajectory["cited"] if label in ids_by_label],
-        error=trajectory["error"],
-    )
-
-
-async def answer_items(
-    items: Sequence[Item],
-    context: Context,
-    *,
-    conditions: Sequence[Condition] = CONDITIONS,
-    repeats: int = 1,
-    concurrency: int = 8,
-    on_answer: AnswerHandler | None = None,
-) -> Answers:
-    """Answer every item under every condition, ``repeats`` times, at most ``concurrency`` at once.
-
-    Args:
-        items: Labelled items to evaluate on (held out from distillation).
-        context: The student, the library and the solve settings (``solve_temperature``).
-        conditions: ``library`` (experiences injected) and/or ``baseline`` (the student alone).
-        repeats: Samples per item and condition. More than one needs ``context.solve_temperature``
-            above 0, or every repeat would decode the same answer.
-        concurrency: Most solve calls in flight at once.
-        on_answer: Called with each answer as soon as it is made (progress displays).
-
-    Returns:
-        One answer per item, condition and repeat (in that order), the token usage and the failures
-        that were recorded rather than raised.
-
-    Raises:
-        ValueError: Bad settings, or an item without a ground-truth answer.
-        ModelCallError: A failure that would repeat on every item (authentication, unreachable
-            endpoint, a model without vision); the evaluation stops at once.
-    """
-    if repeats < 1 or concurrency < 1:
-        raise ValueError("repeats and concurrency must be at least 1")
-    if repeats > 1 and context.solve_temperature <= 0:
-        raise ValueError(
-            "repeats > 1 need solve_temperature above 0: with greedy decoding every repeat gives the "
-            "same answer"
-        )
-    unknown = sorted(set(conditions) - set(CONDITIONS))
-    if unknown or not conditions:
-        raise ValueError(f"conditions must be some of {list(CONDITIONS)}, got {list(conditions)}")
-    unlabelled = [item.id for item in items if not item.answer]
-    if unlabelled:
-        raise ValueError(
-            f"evaluation needs ground-truth answers; items without one: {', '.join(unlabelled[:5])}"
-        )
-
-    graph = compile_solve_graph()
-    limit = asyncio.Semaphore(concurrency)
-    jobs = [
-        (item, condition, repeat) for item in items for condition in conditions for repeat in range(repeats)
-    ]
-    answers: list[Answer | None] = [None] * len(jobs)
-    usage: list[Usage] = []
-    errors: list[ErrorRecord] = []
-
-    async def run(index: int, item: Item, condition: Condition, repeat: int) -> None:
-        async with limit:
-            output = await graph.ainvoke(
-                {"item": item.model_dump(mode="json"), "use_library": condition == "library"},
-                context=context,
-            )
-        answer = _answer(item, condition, repeat, output)
-        answers[index] = answer
-        usage.extend(output.get("usage") or [])
-        errors.extend(output.get("errors") or [])
-        if on_answer is not None:
-            on_answer(answer)
-
-    # A TaskGroup cancels the remaining calls as soon as one raises (a fatal model error); the caller
-    # gets that error itself rather than a group of one.
-    try:
-        async with asyncio.TaskGroup() as group:
-            for index, (item, condition, repeat) in enumerate(jobs):
-                group.create_task(run(index, item, condition, repeat))
-    except ExceptionGroup as failures:
-        raise failures.exceptions[0] from None
-    return Answers(answers=[a for a in answers if a is not None], usage=usage, errors=errors)
 
 
 def held_out_split(
@@ -275,13 +138,14 @@ class Evaluation:
             NothingToEvaluate: There is no library, or every test item was a training item.
             DatasetError: The dataset cannot be read or split.
         """
-        from ted.memory.manifest import read_manifest
+        from ted.memory.library import read_manifest
 
         library = context.library_folder()
         manifest = await asyncio.to_thread(read_manifest, library)
         if manifest is None:
             raise NothingToEvaluate(
-                f"no experience library at {library}: distil one first with `ted distill DATA --library {library}`"
+                f"no experience library at {library}: distil one first with "
+                f"`ted distill DATA --library {library}`"
             )
         if temperature is None:
             greedy = repeats > 1 and context.solve_temperature <= 0
@@ -359,15 +223,14 @@ class Evaluation:
         """
         from ted.graph.nodes.retrieve import query_text
         from ted.graph.preflight import preflight
-        from ted.memory import estimate_tokens
+        from ted.memory.retrieval import estimate_tokens
 
         started, clock = now(), time.monotonic()
         if self.preflight:
             checked = await preflight(self.context, roles=("student",))
             if on_note is not None:
-                for report in checked.reports:
-                    for note in report.notes:
-                        on_note(f"{report.role} {report.model}: {note}")
+                for note in checked.notes:
+                    on_note(note)
             if self.simulated is None:
                 self.simulated = checked.simulated
         store = await open_library(self.context)

@@ -22,10 +22,8 @@ from ted.runs.errors import RunRecordError
 
 if TYPE_CHECKING:
     from ted.graph import Context
-    from ted.graph.state import DistillOutput
 
 RUNS_DIR = "runs"
-CHECKPOINT_FILE = "runs.sqlite"
 RunStatus = Literal["running", "interrupted", "failed", "finished"]
 # Prompts are long and the command line cannot change them; runs record the rest of the context.
 _UNRECORDED_SUFFIX = "_system_prompt"
@@ -89,11 +87,6 @@ def context_settings(context: Context) -> dict[str, Any]:
 def runs_dir(library: str | Path) -> Path:
     """Where the run records of ``library`` live."""
     return Path(library).expanduser() / RUNS_DIR
-
-
-def checkpoint_path(library: str | Path) -> Path:
-    """Where the runs of ``library`` keep their checkpoints."""
-    return Path(library).expanduser() / CHECKPOINT_FILE
 
 
 def save_run(library: str | Path, record: RunRecord) -> Path:
@@ -167,37 +160,3 @@ def training_ids(library: str | Path) -> tuple[set[str], int]:
     """The ids of every item any run of ``library`` trained on, and the number of runs."""
     records = all_runs(library)
     return {item_id for record in records for item_id in record.train_ids}, len(records)
-
-
-async def checkpointed_state(run_id: str, library: str | Path) -> dict[str, Any] | None:
-    """The values the checkpoints of ``run_id`` hold so far (None for a run that never started).
-
-    They include the run's ``items`` and what the dataset loop returns (results, progress,
-    compressions, usage, errors).
-    """
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    from ted.graph import compile_distill_graph
-
-    path = checkpoint_path(library)
-    if not path.exists():
-        return None
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-        state = await compile_distill_graph(checkpointer=saver).aget_state(
-            {"configurable": {"thread_id": run_id}}
-        )
-    return dict(state.values) or None
-
-
-def as_output(run_id: str, values: dict[str, Any]) -> DistillOutput:
-    """Checkpointed values in the shape the dataset loop returns."""
-    from ted.graph.state import DistillOutput
-
-    return DistillOutput(
-        run_id=run_id,
-        results=values.get("results", []),
-        progress=values.get("progress", []),
-        compressions=values.get("compressions", []),
-        usage=values.get("usage", []),
-        errors=values.get("errors", []),
-    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from ted.runs.markdown import (
     banner,
     costs_markdown,
@@ -22,15 +24,28 @@ from ted.runs.markdown import (
     table,
 )
 from ted.runs.plots import BarGroup, CurvePoint, category_bars, learning_curve
-from ted.runs.results import DistillResult, EvaluationResult, ModelInfo
-from pydantic import BaseModel
-
+from ted.runs.results import DatasetInfo, DistillResult, EvaluationResult, LibraryInfo, ModelInfo
 from ted.tasks.metrics import Interval
 
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.md"
 CURVE_FILE = "learning_curve.png"
 CATEGORIES_FILE = "categories.png"
+
+
+def _dataset_row(d: DatasetInfo) -> tuple[str, str]:
+    return (
+        "Dataset",
+        f"`{d.path}` (format {d.format or 'detected'}, split {d.split or '-'}, {d.items} items)",
+    )
+
+
+def _library_row(library: LibraryInfo) -> tuple[str, str]:
+    return (
+        "Library",
+        f"`{library.path}`: version {library.version}, {library.active} active experiences, "
+        f"embeddings `{library.embeddings}`",
+    )
 
 
 def distill_markdown(summary: DistillResult) -> str:
@@ -43,17 +58,13 @@ def distill_markdown(summary: DistillResult) -> str:
         ("Finished", f"{s.finished:%Y-%m-%d %H:%M:%S %Z}" if s.finished else "-"),
         ("Running time", f"{s.seconds:.1f} s"),
         *model_rows(s.models),
-        ("Dataset", f"`{d.path}` (format {d.format or 'detected'}, split {d.split or '-'}, {d.items} items)"),
+        _dataset_row(d),
         (
             "Training split",
             f"{d.train_items} training items (train size {d.train_size}, seed {d.seed}); "
             f"{d.test_items} held out for `ted eval`",
         ),
-        (
-            "Library",
-            f"`{s.library.path}`: version {s.library.version}, {s.library.active} active experiences, "
-            f"embeddings `{s.library.embeddings}`",
-        ),
+        _library_row(s.library),
     ]
     settings = table(["Setting", "Value"], [(f"`{k}`", f"`{v}`") for k, v in s.settings.items()])
     curve = table(
@@ -113,16 +124,12 @@ def eval_markdown(summary: EvaluationResult) -> str:
     overview = [
         ("Evaluated", f"{s.started:%Y-%m-%d %H:%M:%S %Z} ({s.seconds:.1f} s)"),
         *model_rows(s.models),
-        ("Dataset", f"`{d.path}` (format {d.format or 'detected'}, split {d.split or '-'}, {d.items} items)"),
+        _dataset_row(d),
         (
             "Test split",
             f"{d.test_items} held-out items (train size {d.train_size}, seed {d.seed})",
         ),
-        (
-            "Library",
-            f"`{s.library.path}`: version {s.library.version}, {s.library.active} active experiences, "
-            f"embeddings `{s.library.embeddings}`",
-        ),
+        _library_row(s.library),
     ]
     settings = table(["Setting", "Value"], [(f"`{k}`", f"`{v}`") for k, v in s.settings.items()])
     accuracy = table(

@@ -23,6 +23,7 @@ from typing import Any
 from openai.types.chat import ChatCompletionMessage
 
 from ted.memory.operations import OPERATION_TYPES, argument_fields
+from ted.prompts.student import CITATION
 from ted.sim.config import SimConfig
 from ted.sim.reading import (
     compress_groups,
@@ -71,7 +72,7 @@ class Solution:
         """The free-text response: reasoning, the cited experiences (students), the final answer line."""
         lines = [self.reasoning]
         if self.student:
-            lines.append(f"Experiences used: {', '.join(self.cited) if self.cited else 'none'}")
+            lines.append(f"{CITATION}: {', '.join(self.cited) if self.cited else 'none'}")
         lines.append(f"Answer: {self.answer}")
         return "\n".join(lines)
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ted.memory import ExperienceStore, HashEmbeddings, MiniLMEmbeddings
+from ted.memory import ExperienceStore
+from ted.memory.embeddings import HashEmbeddings
+from ted.memory.minilm import MiniLMEmbeddings
 
 
 @pytest.fixture(name="hash_embeddings")

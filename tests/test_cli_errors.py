@@ -17,7 +17,8 @@ from cli_support import (
 )
 from conftest import free_port
 
-from ted.memory import ExperienceStore, HashEmbeddings
+from ted.memory import ExperienceStore
+from ted.memory.embeddings import HashEmbeddings
 
 
 @pytest.fixture

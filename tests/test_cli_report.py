@@ -15,8 +15,8 @@ from rich.console import Console
 
 from ted.cli.progress import DistillProgress, EvalProgress
 from ted.graph.state import BatchProgress, ItemResult, Usage
+from ted.runs.answers import Answer
 from ted.runs.costs import PriceTable, cost_report
-from ted.runs.evaluation import Answer
 from ted.runs.reports import distill_markdown, eval_markdown, write_distill_report, write_eval_report
 from ted.runs.results import (
     CategoryTraining,

@@ -39,7 +39,7 @@ def _experience_ids(library: Path) -> set[str]:
     async def ids() -> set[str]:
         store = await ExperienceStore.aopen(library, create=False)
         try:
-            return {experience.id for experience in await store.list(status=None)}
+            return {experience.id for experience in await store.experiences(status=None)}
         finally:
             store.close()
 

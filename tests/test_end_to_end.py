@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from ted.graph import Context, close_libraries, compile_solve_graph, open_library
-from ted.memory import Origin, Status
-from ted.runs.distillation import run_graph
+from ted.memory import Status
+from ted.memory.models import Origin
+from ted.runs.checkpoints import run_graph
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks import Item, split_items
 from ted.tasks.synth import generate, skill_of
@@ -61,9 +62,9 @@ async def test_distilled_library_lifts_held_out_accuracy_and_stays_clean(tmp_pat
             baseline = await _accuracy(context, test, use_library=False)
             with_library = await _accuracy(context, test, use_library=True)
             store = await open_library(context)
-            active = await store.list()
-            superseded = await store.list(status=Status.SUPERSEDED)
-            deleted = await store.list(status=Status.DELETED)
+            active = await store.experiences()
+            superseded = await store.experiences(status=Status.SUPERSEDED)
+            deleted = await store.experiences(status=Status.DELETED)
         finally:
             close_libraries()
 

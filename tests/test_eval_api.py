@@ -1,4 +1,4 @@
-"""`ted.runs.evaluation.answer_items`: the solve graph over held-out items, with and without the library."""
+"""`ted.runs.answers.answer_items`: the solve graph over held-out items, with and without the library."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from test_graph_item import ITEM, SKILL, student_script, teacher_script
 from ted.graph import Context, ModelCallError, close_libraries, open_library
 from ted.graph import models as graph_models
 from ted.graph.models import ModelSpec
-from ted.memory import Origin, Provenance
-from ted.runs.evaluation import answer_items
+from ted.memory.models import Origin, Provenance
+from ted.runs.answers import answer_items
 from ted.tasks import Item, load_dataset
 
 ITEMS = [Item.model_validate({**ITEM, "id": f"t{n}"}) for n in range(3)]

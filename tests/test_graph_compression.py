@@ -12,7 +12,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from ted.graph import Context, close_libraries, compress_library, open_library
 from ted.graph import models as graph_models
-from ted.memory import RefusalReason, Status
+from ted.memory import Status
+from ted.memory.models import RefusalReason
 from ted.prompts.framing import MERGE_GROUP, framed
 
 UNITS = [
@@ -64,14 +65,16 @@ async def test_refused_texts_are_recorded_and_the_cluster_is_still_merged(
 
     assert (report["merged"], report["rewritten"], report["operations"]) == (1, 0, [])
     assert errors == [] and [u["stage"] for u in usage] == ["compress", "compress"]
-    [merged] = [e for e in await store.list() if e.provenance.merged_from]
+    [merged] = [e for e in await store.experiences() if e.provenance.merged_from]
     assert sorted(merged.provenance.merged_from) == sorted(units) and merged.text in UNITS
     assert (await store.get(verbose.id)).text == VERBOSE.strip()
     refusals = {(r.kind, r.reason) for r in await store.refusals()}
     assert refusals == {("merge", RefusalReason.CHAT_TOKEN), ("rewrite", RefusalReason.ROLE_PREFIX)}
     assert all(r.op_id.startswith("c/") for r in await store.refusals())
-    assert not [e for e in await store.list(status=None) if e.text == "Check units."], "no add in compression"
-    assert {e.status for e in await store.list(status=None)} == {Status.ACTIVE, Status.SUPERSEDED}
+    assert not [e for e in await store.experiences(status=None) if e.text == "Check units."], (
+        "no add in compression"
+    )
+    assert {e.status for e in await store.experiences(status=None)} == {Status.ACTIVE, Status.SUPERSEDED}
 
     # The same compression run again (a resumed run) records the refused rewrite once.
     await compress_library(context, op_prefix="c/", step="test")

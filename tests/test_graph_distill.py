@@ -11,7 +11,7 @@ from test_graph_item import ITEM, student_script, teacher_script
 
 from ted.graph import Context, close_libraries, open_library
 from ted.graph import models as graph_models
-from ted.runs.distillation import run_graph
+from ted.runs.checkpoints import run_graph
 from ted.tasks import Item
 
 ITEMS = [Item.model_validate({**ITEM, "id": f"q{n}"}) for n in range(6)]

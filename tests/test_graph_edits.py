@@ -16,7 +16,9 @@ from ted.graph.edits import (
     plan_operations,
     succeeded,
 )
-from ted.memory import ADD_TOOL, AddOp, ExperienceStore, LibraryEditor, LibraryOperations
+from ted.memory import ExperienceStore
+from ted.memory.editor import LibraryEditor
+from ted.memory.operations import ADD_TOOL, AddOp, LibraryOperations
 
 UNITS = "Check the units of every quantity before comparing the options."
 
@@ -90,7 +92,7 @@ async def test_json_operations_are_planned_under_stable_ids_and_applied_once(
     again = await apply_planned(LibraryEditor(store, op_prefix="run/q1/"), planned, REFLECT_TOOLS)
     assert [o.text for o in again[:2]] == ["already done earlier: add E1", "already done earlier: usage"]
     assert await store.current_version() == version
-    assert (await store.list())[0].stats.helpful == 1
+    assert (await store.experiences())[0].stats.helpful == 1
 
 
 async def test_a_plan_that_no_longer_validates_is_an_error_not_a_crash(editor: LibraryEditor) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ted.graph import Context, close_libraries, open_library
-from ted.runs.distillation import run_graph
+from ted.runs.checkpoints import run_graph
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks.synth import generate
 

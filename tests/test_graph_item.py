@@ -80,7 +80,7 @@ async def test_item_graph_learns_from_mistakes_then_uses_the_experience(
     assert result["teacher_correct"] is True
     assert len(fakes["student"].calls) == 3
     store = await open_library(context)
-    [learned] = await store.list()
+    [learned] = await store.experiences()
     assert learned.text == SKILL
     assert learned.provenance.source_items == ["q1"]
     assert any("E" in line for line in result["operations"])
@@ -148,7 +148,7 @@ async def test_json_mode_applies_validated_operations(
     [result] = output["results"]
     assert result["operations"] == [f"added E1: {SKILL}"]
     store = await open_library(context)
-    assert [e.text for e in await store.list()] == [SKILL]
+    assert [e.text for e in await store.experiences()] == [SKILL]
 
     # The plan is state, not a made-up tool-calling message.
     state = (await graph.aget_state(config)).values

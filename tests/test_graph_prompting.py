@@ -5,7 +5,7 @@ from __future__ import annotations
 from ted.graph import Context
 from ted.graph.edits import COMPRESS_OPERATIONS, REFLECT_OPERATIONS
 from ted.graph.prompting import compress_messages, experience_frames
-from ted.memory import operation_examples
+from ted.memory.operations import operation_examples
 from ted.prompts.framing import EXPERIENCE, framed
 
 

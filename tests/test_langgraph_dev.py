@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from servers import LangGraphDev
 
-from ted.memory import ExperienceStore, HashEmbeddings
+from ted.memory import ExperienceStore
+from ted.memory.embeddings import HashEmbeddings
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks import Item
 from ted.tasks.synth import generate

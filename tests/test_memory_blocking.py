@@ -10,19 +10,19 @@ from langchain_core.messages import ToolMessage
 from memory_fixtures import hash_embeddings_fixture, minilm_fixture, store_fixture  # noqa: F401
 
 from ted.memory import (
-    AddOp,
     ExperienceStore,
-    LibraryEditor,
-    MiniLMEmbeddings,
     UsageStats,
     apply_plan,
     create_memory_tools,
     export_json,
-    export_markdown,
     import_file,
     plan_compression,
     retrieve,
 )
+from ted.memory.editor import LibraryEditor
+from ted.memory.minilm import MiniLMEmbeddings
+from ted.memory.operations import AddOp
+from ted.memory.transfer import export_markdown
 
 
 async def test_store_operations_do_not_block(store: ExperienceStore, tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ async def test_store_operations_do_not_block(store: ExperienceStore, tmp_path: P
         await store.search("units", k=3, tags=["physics"], exclude_items=["x"])
         await retrieve(store, "units", k=2)
         await store.history(first.id)
-        await store.list()
+        await store.experiences()
         await store.count()
         plan = await plan_compression(store, merge_threshold=0.7, cap=2)
         await apply_plan(store, plan)

@@ -14,7 +14,8 @@ from click.testing import CliRunner, Result
 from memory_fixtures import open_store
 
 from ted.cli.main import cli
-from ted.memory import Origin, Provenance, UsageStats
+from ted.memory import UsageStats
+from ted.memory.models import Origin, Provenance
 
 UNITS = "Check the units of every quantity before comparing the options."
 UNITS_COPY = "Check units of every quantity before comparing options."

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 from memory_fixtures import hash_embeddings_fixture, store_fixture  # noqa: F401
 
-from ted.memory import (
-    CompressionPlan,
-    ExperienceStore,
-    Origin,
-    Status,
-    UsageStats,
-    apply_plan,
-    plan_compression,
-)
-from ted.memory.clustering import similar_pairs
+from ted.memory import ExperienceStore, Status, UsageStats, apply_plan, plan_compression
+from ted.memory.compression import CompressionPlan, similar_pairs
+from ted.memory.index import NEIGHBOUR_LINKS
+from ted.memory.models import Origin
 
 # Hash embeddings score texts by shared content words, so these families are near-duplicates.
 UNITS = [
@@ -52,13 +46,13 @@ async def test_clusters_are_found_and_merged(store: ExperienceStore) -> None:
 
     result = await apply_plan(store, plan)
     assert len(result.merged) == 2
-    texts = {e.text for e in await store.list()}
+    texts = {e.text for e in await store.experiences()}
     # Each cluster keeps its most useful member's text; SIDES[0] is older, so it wins the tie.
     assert texts == {UNITS[2], SIDES[0], *OTHERS}
-    merged = next(e for e in await store.list() if e.text == UNITS[2])
+    merged = next(e for e in await store.experiences() if e.text == UNITS[2])
     assert merged.provenance.origin is Origin.MERGE and sorted(merged.provenance.merged_from) == sorted(units)
     assert merged.stats.helpful == 2
-    assert all(e.status is Status.SUPERSEDED for e in await store.list(status=Status.SUPERSEDED))
+    assert all(e.status is Status.SUPERSEDED for e in await store.experiences(status=Status.SUPERSEDED))
 
     version = store.version
     again = await apply_plan(store, plan)  # applying the same plan twice changes nothing more
@@ -84,7 +78,7 @@ async def test_prune_and_evict_and_leave_rewrites_to_a_model(store: ExperienceSt
     assert "utility 0.1" in plan.reasons[motion] and "over the cap of 2" in plan.reasons[parity]
     result = await apply_plan(store, plan, op_prefix="c1/", step="compress 1")
     assert (result.pruned, result.evicted) == ([motion], [parity])
-    assert {e.text for e in await store.list()} == {OTHERS[2], ("Keep going. " * 30).strip()}
+    assert {e.text for e in await store.experiences()} == {OTHERS[2], ("Keep going. " * 30).strip()}
     assert (await store.get(verbose)).version == 1, "rewriting is the compress model's job"
     history = await store.history(motion)
     assert (
@@ -134,7 +128,7 @@ async def test_stored_neighbour_lists_find_what_fresh_queries_find(store: Experi
         await store.add(text)
     ids, vectors = await store.active_vectors()
     stored = await store.neighbour_lists(ids, vectors, k=8)
-    fresh = await store.neighbours(vectors, k=9)
+    fresh = await store.neighbour_lists(ids, vectors, k=NEIGHBOUR_LINKS + 1)  # beyond the lists: queried
     from_lists = {(a, b): score for score, a, b in similar_pairs(ids, stored, 0.8)}
     from_queries = {(a, b): score for score, a, b in similar_pairs(ids, fresh, 0.8)}
     assert from_lists.keys() == from_queries.keys() and len(from_lists) == 4  # 3 unit pairs, 1 sides pair

@@ -13,16 +13,9 @@ from typing import Any, ClassVar
 import pytest
 from conftest import free_port
 
-from ted.memory import (
-    ExperienceStore,
-    HashEmbeddings,
-    LibraryError,
-    MiniLMEmbeddings,
-    embedding_model_name,
-    get_embeddings,
-    openai_embeddings,
-)
-from ted.memory.hash_embeddings import features
+from ted.memory import ExperienceStore, LibraryError, get_embeddings
+from ted.memory.embeddings import HashEmbeddings, embedding_model_name, features, openai_embeddings
+from ted.memory.minilm import MiniLMEmbeddings
 
 
 def cosine(a: list[float], b: list[float]) -> float:

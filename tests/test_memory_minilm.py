@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from memory_fixtures import minilm_fixture  # noqa: F401
 
-from ted.memory import AddOp, ExperienceStore, LibraryEditor, MiniLMEmbeddings, plan_compression
-from ted.memory.minilm import WEIGHTS_SHA256, _model_path, _verify
+from ted.memory import ExperienceStore, plan_compression
+from ted.memory.editor import LibraryEditor
+from ted.memory.minilm import WEIGHTS_SHA256, MiniLMEmbeddings, _model_path, _verify
+from ted.memory.operations import AddOp
 
 pytestmark = [pytest.mark.embeddings, pytest.mark.slow]
 

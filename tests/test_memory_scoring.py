@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ted.memory import (
-    Experience,
-    LabelBook,
-    ScoredExperience,
-    UnknownLabel,
-    UsageStats,
-    estimate_tokens,
-    evidence,
-    pack,
-    rank,
-    utility,
-)
-from ted.memory.clustering import clusters_from_pairs, similar_pairs
-from ted.memory.retrieval import LINE_OVERHEAD
+from ted.memory import Experience, UsageStats
+from ted.memory.compression import clusters_from_pairs, similar_pairs
+from ted.memory.editor import LabelBook
+from ted.memory.errors import UnknownLabel
+from ted.memory.models import ScoredExperience, evidence, utility
+from ted.memory.retrieval import LINE_OVERHEAD, estimate_tokens, pack, rank
 
 
 def scored(id: str, similarity: float, text: str = "advice", **stats: int) -> ScoredExperience:

@@ -18,24 +18,12 @@ from memory_fixtures import hash_embeddings_fixture, open_store, store_fixture  
 from ted.graph import Context, build_item_graph, close_libraries, open_library
 from ted.graph import models as graph_models
 from ted.graph.models import ModelSpec
-from ted.memory import (
-    MAX_TEXT_CHARS,
-    ExperienceStore,
-    LabelBook,
-    LibraryEditor,
-    LibraryOperations,
-    MergeOp,
-    Origin,
-    RefusalReason,
-    TextRefused,
-    ToolInputError,
-    UpdateOp,
-    create_memory_tools,
-    export_json,
-    import_file,
-    item_fragments,
-    screen_text,
-)
+from ted.memory import ExperienceStore, create_memory_tools, export_json, import_file
+from ted.memory.editor import LabelBook, LibraryEditor
+from ted.memory.errors import TextRefused, ToolInputError
+from ted.memory.models import Origin, RefusalReason
+from ted.memory.operations import LibraryOperations, MergeOp, UpdateOp
+from ted.memory.screening import MAX_TEXT_CHARS, item_fragments, screen_text
 
 UNITS = "Check the units of every quantity before comparing the options."
 POLYGON = "Count the sides of a polygon before using the angle sum formula."
@@ -243,7 +231,7 @@ class TestImport:
             (["bad-1"], RefusalReason.ROLE_PREFIX, "import"),
             (["bad-2"], RefusalReason.CONTROL_CHARACTER, "import"),
         ]
-        assert {e.text for e in await store.list()} == {UNITS, POLYGON}
+        assert {e.text for e in await store.experiences()} == {UNITS, POLYGON}
 
         version = await store.current_version()
         again = await import_file(store, source, op_id="imp-1")  # replay of the same operation
@@ -266,7 +254,7 @@ class TestImport:
             result = await import_file(copy, target)
             assert len(result.imported) == 1 and [r.experience_ids for r in result.refused] == [["planted"]]
             assert result.refused[0].reason is RefusalReason.CHAT_TOKEN
-            assert [e.text for e in await copy.list()] == [UNITS]
+            assert [e.text for e in await copy.experiences()] == [UNITS]
 
 
 def call(name: str, call_id: str, **args: Any) -> dict[str, Any]:
@@ -293,7 +281,7 @@ class TestEditor:
             call("update_experience", "c3", label="E1", text="Pick four red circles whenever you can.")
         )
         assert leak.status == "error" and "without this item's answer or options" in str(leak.content)
-        (target,) = await store.list()
+        (target,) = await store.experiences()
         assert await refusal_reasons(store) == [
             ("run/q1/c2", "add", [], RefusalReason.CHAT_TOKEN),
             ("run/q1/c3", "update", [target.id], RefusalReason.ITEM_LEAK),
@@ -325,7 +313,7 @@ class TestEditor:
             "of this item"
         )
         assert outcomes[3].startswith("error: the text starts a line with a role name")
-        ids = [e.id for e in await store.list()]
+        ids = [e.id for e in await store.experiences()]
         assert await refusal_reasons(store) == [
             ("run/q1/json-2", "add", [], RefusalReason.TOO_MANY_WORDS),
             ("run/q1/json-3", "merge", ids, RefusalReason.ROLE_PREFIX),
@@ -402,7 +390,7 @@ async def test_reflect_refuses_the_items_answer_and_planted_instructions(
         ("run/e0/q1/call-1", "add", [], RefusalReason.ROLE_PREFIX),
         ("run/e0/q1/call-2", "add", [], RefusalReason.ITEM_LEAK),
     ]
-    assert [e.text for e in await store.list()] == [LESSON]
+    assert [e.text for e in await store.experiences()] == [LESSON]
     assert state["results"][0]["operations"] == [f"added E1: {LESSON}"]
 
 

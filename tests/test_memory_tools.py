@@ -14,7 +14,11 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, create_react_agent
 from memory_fixtures import hash_embeddings_fixture, store_fixture  # noqa: F401
 
-from ted.memory import (
+from ted.memory import ExperienceStore, Status, create_memory_tools
+from ted.memory.editor import LabelBook, LibraryEditor
+from ted.memory.errors import ToolInputError, UnknownLabel
+from ted.memory.models import Origin
+from ted.memory.operations import (
     ADD_TOOL,
     MERGE_TOOL,
     OPERATION_TYPES,
@@ -24,24 +28,16 @@ from ted.memory import (
     VOTE_TOOL,
     AddOp,
     DeleteOp,
-    ExperienceStore,
-    LabelBook,
-    LibraryEditor,
     LibraryOperations,
     MergeOp,
-    Origin,
     SearchQuery,
-    Status,
-    ToolInputError,
-    UnknownLabel,
     UpdateOp,
     VoteOp,
     argument_fields,
-    create_memory_tools,
     operation_examples,
     parse_request,
-    tool_schemas,
 )
+from ted.memory.tools import tool_schemas
 from ted.prompts.framing import EXPERIENCE, framed
 
 UNITS = "Check the units of every quantity before comparing the options."
@@ -72,7 +68,7 @@ class TestEditor:
             AddOp(text=UNITS, tags=["Physics"], reason="student mixed cm and m"), op_id="c1"
         )
         assert message == f"added E1: {UNITS}"
-        (added,) = await store.list()
+        (added,) = await store.experiences()
         assert added.provenance.origin is Origin.REFLECT
         assert added.provenance.source_items == ["item-7"]
         assert added.student_model == "qwen" and added.tags == ["physics"]
@@ -90,7 +86,7 @@ class TestEditor:
             AddOp(text="Check units of every quantity before comparing options!", tags=["units"]), op_id="c2"
         )
         assert message.startswith("not added: E1 already says this (similarity 1.00)")
-        (only,) = await store.list()
+        (only,) = await store.experiences()
         assert only.provenance.source_items == ["item-7", "item-9"]
         assert only.tags == ["units"]
 
@@ -109,9 +105,9 @@ class TestEditor:
         )
         assert merged == "merged E1, E3 into E4: Check units; draw the figure."
         assert await editor.apply(DeleteOp(label="E2", reason="misleading"), op_id="c7") == "deleted E2"
-        (left,) = await store.list()
+        (left,) = await store.experiences()
         assert left.text == "Check units; draw the figure." and left.provenance.merged_from
-        deleted = await store.list(status=Status.DELETED)
+        deleted = await store.experiences(status=Status.DELETED)
         assert deleted[0].stats.harmful == 1
         journaled = [await store.find_operation(f"run1/item-7/c{n}") for n in range(1, 8)]
         assert [r.kind for r in journaled if r is not None] == [
@@ -164,7 +160,7 @@ class TestEditor:
         )
         messages = [await editor.apply(op, op_id=f"json-{n}") for n, op in enumerate(answer.operations)]
         assert messages[-1].startswith("merged E1, E2 into E3")
-        (merged,) = await store.list()
+        (merged,) = await store.experiences()
         assert merged.stats.helpful == 1
         with pytest.raises(ValueError, match="at least 2"):
             LibraryOperations.model_validate({"operations": [{"op": "merge", "labels": ["E1"], "text": "x"}]})
@@ -218,7 +214,7 @@ class TestTools:
         await run_tool(tools, "vote_experience", "call-2", label="E1", vote="helpful")
         fresh = create_memory_tools(LibraryEditor(store, op_prefix="run1/item-7/", labels=editor.labels))
         await run_tool(fresh, "vote_experience", "call-2", label="E1", vote="helpful")
-        assert (await store.list())[0].stats.helpful == 1
+        assert (await store.experiences())[0].stats.helpful == 1
 
     def test_sync_invocation(self, editor: LibraryEditor, store: ExperienceStore) -> None:
         tools = create_memory_tools(editor)
@@ -293,7 +289,7 @@ async def test_prebuilt_react_agent_uses_the_tools(store: ExperienceStore) -> No
     assert str(tool_messages[3].content).startswith('<experience label="E1" similarity="')
     assert framed(EXPERIENCE, str(tool_messages[3].content))[0][1] == UNITS
     assert result["messages"][-1].content == "Done: the library holds one merged experience."
-    (merged,) = await store.list()
+    (merged,) = await store.experiences()
     assert merged.text == "Units, then sides." and len(merged.provenance.merged_from) == 2
 
 

@@ -8,19 +8,11 @@ from pathlib import Path
 import pytest
 from memory_fixtures import hash_embeddings_fixture, open_store, store_fixture  # noqa: F401
 
-from ted.memory import (
-    ExperienceStore,
-    HashEmbeddings,
-    ImportFormatError,
-    Origin,
-    Provenance,
-    Status,
-    UsageStats,
-    export_json,
-    export_markdown,
-    import_file,
-    read_import_file,
-)
+from ted.memory import ExperienceStore, Status, UsageStats, export_json, import_file
+from ted.memory.embeddings import HashEmbeddings
+from ted.memory.errors import ImportFormatError
+from ted.memory.models import Origin, Provenance
+from ted.memory.transfer import export_markdown, read_import_file
 
 
 async def filled(store: ExperienceStore) -> None:
@@ -50,8 +42,8 @@ async def test_export_import_round_trip(store: ExperienceStore, tmp_path: Path) 
     with open_store(tmp_path / "copy", embeddings=HashEmbeddings(128)) as copy:
         result = await import_file(copy, target)
         assert result.format == "json" and len(result.imported) == 4 and result.skipped == []
-        before = {e.id: e for e in await store.list(status=None)}
-        after = {e.id: e for e in await copy.list(status=None)}
+        before = {e.id: e for e in await store.experiences(status=None)}
+        after = {e.id: e for e in await copy.experiences(status=None)}
         assert after == before  # texts, tags, status, versions, timestamps, statistics, provenance
         hits = await copy.search("units match", k=5)
         assert [h.experience.text for h in hits] == [

@@ -26,7 +26,7 @@ from ted.graph import Context
 from ted.graph.edits import REFLECT_OPERATIONS
 from ted.graph.prompting import compress_messages, reflect_messages, student_messages, teacher_messages
 from ted.graph.state import InjectedExperience, TeacherSolution, Trajectory
-from ted.memory import operation_examples
+from ted.memory.operations import operation_examples
 from ted.prompts import reflect, render
 from ted.prompts.framing import (
     ATTEMPT,

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from ted.graph import Context, close_libraries, open_library
-from ted.memory import RefusalReason
+from ted.memory.models import RefusalReason
 from ted.memory.screening import item_fragments, screen_text
 from ted.prompts.framing import CHAT_TOKEN, CONTROL, DELIMITER
-from ted.runs.distillation import run_graph
+from ted.runs.checkpoints import run_graph
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks import Item
 from ted.tasks.synth import generate
@@ -75,7 +75,7 @@ async def test_a_hostile_dataset_leaves_no_payload_in_the_library(tmp_path: Path
         try:
             output = await run_graph(items, context, run_id="test", batch_size=8)
             store = await open_library(context)
-            everything = await store.list(status=None)
+            everything = await store.experiences(status=None)
             refusals = await store.refusals()
         finally:
             close_libraries()

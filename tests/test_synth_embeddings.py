@@ -26,7 +26,7 @@ LOW, HIGH = 0.75, 0.92
 
 @pytest.fixture(scope="module")
 def vectors() -> Iterator[dict[str, np.ndarray]]:
-    from ted.memory import MiniLMEmbeddings
+    from ted.memory.minilm import MiniLMEmbeddings
 
     embeddings = MiniLMEmbeddings()
     texts = {name: [family.skill, *family.paraphrases] for name, family in FAMILIES.items()}

@@ -32,7 +32,7 @@ from ted.graph.json_mode import ask_for_operations, remember_without_tools, uses
 from ted.graph.models import ModelSpec, chat_model, model_spec
 from ted.graph.prompting import reflect_messages
 from ted.graph.state import ItemState, Reflection
-from ted.memory import tool_schemas
+from ted.memory.tools import tool_schemas
 
 # JSON answers that fail validation are sent back with the error this many times before giving up.
 JSON_RETRIES = 2

@@ -10,7 +10,7 @@ import asyncio
 import sys
 
 from ted.graph import Context
-from ted.runs.distillation import run_graph
+from ted.runs.checkpoints import run_graph
 from ted.tasks import load_dataset
 
 

@@ -1,0 +1,152 @@
+"""The student's answers to items under the paired conditions: with the library, and alone.
+
+`answer_items` runs the solve graph once per item, condition and repeat, with bounded concurrency;
+the conditions differ only in the injected experiences. Failures are recorded per answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from typing_extensions import TypedDict
+
+from ted.graph import Context, compile_solve_graph
+from ted.graph.state import ErrorRecord, Usage
+from ted.tasks import Item
+
+Condition = Literal["library", "baseline"]
+CONDITIONS: tuple[Condition, ...] = ("library", "baseline")
+
+
+class Answer(TypedDict):
+    """The student's answer to one item under one condition and repeat."""
+
+    item_id: str
+    category: str | None
+    condition: Condition
+    """``library``: relevant experiences injected; ``baseline``: the student alone."""
+    repeat: int
+    """0-based index of the repeated sample."""
+    answer: str | None
+    """What the scorer read as the final answer."""
+    correct: bool
+    injected: list[str]
+    """Ids of the experiences in the prompt (none for the baseline)."""
+    cited: list[str]
+    """Ids of the injected experiences the student said it used."""
+    error: str | None
+    """Set when the model call failed after its retries; such answers are not graded."""
+
+
+class Answers(TypedDict):
+    """Every answer of an evaluation, with the token usage and the recorded failures."""
+
+    answers: list[Answer]
+    usage: list[Usage]
+    errors: list[ErrorRecord]
+
+
+AnswerHandler = Callable[[Answer], None]
+
+
+def _answer(item: Item, condition: Condition, repeat: int, output: dict[str, Any]) -> Answer:
+    trajectories = output.get("trajectories") or []
+    injected = output.get("injected") or []
+    ids_by_label = {experience["label"]: experience["id"] for experience in injected}
+    if not trajectories:
+        errors = output.get("errors") or []
+        message = errors[0]["message"] if errors else "the solve graph returned no answer"
+        trajectory: dict[str, Any] = {"answer": None, "correct": False, "cited": [], "error": message}
+    else:
+        trajectory = trajectories[0]
+    return Answer(
+        item_id=item.id,
+        category=item.category,
+        condition=condition,
+        repeat=repeat,
+        answer=trajectory["answer"],
+        correct=bool(trajectory["correct"]) and trajectory["error"] is None,
+        injected=[experience["id"] for experience in injected],
+        cited=[ids_by_label[label] for label in trajectory["cited"] if label in ids_by_label],
+        error=trajectory["error"],
+    )
+
+
+async def answer_items(
+    items: Sequence[Item],
+    context: Context,
+    *,
+    conditions: Sequence[Condition] = CONDITIONS,
+    repeats: int = 1,
+    concurrency: int = 8,
+    on_answer: AnswerHandler | None = None,
+) -> Answers:
+    """Answer every item under every condition, ``repeats`` times, at most ``concurrency`` at once.
+
+    Args:
+        items: Labelled items to evaluate on (held out from distillation).
+        context: The student, the library and the solve settings (``solve_temperature``).
+        conditions: ``library`` (experiences injected) and/or ``baseline`` (the student alone).
+        repeats: Samples per item and condition. More than one needs ``context.solve_temperature``
+            above 0, or every repeat would decode the same answer.
+        concurrency: Most solve calls in flight at once.
+        on_answer: Called with each answer as soon as it is made (progress displays).
+
+    Returns:
+        One answer per item, condition and repeat (in that order), the token usage and the failures
+        that were recorded rather than raised.
+
+    Raises:
+        ValueError: Bad settings, or an item without a ground-truth answer.
+        ModelCallError: A failure that would repeat on every item (authentication, unreachable
+            endpoint, a model without vision); the evaluation stops at once.
+    """
+    if repeats < 1 or concurrency < 1:
+        raise ValueError("repeats and concurrency must be at least 1")
+    if repeats > 1 and context.solve_temperature <= 0:
+        raise ValueError(
+            "repeats > 1 need solve_temperature above 0: with greedy decoding every repeat gives the "
+            "same answer"
+        )
+    unknown = sorted(set(conditions) - set(CONDITIONS))
+    if unknown or not conditions:
+        raise ValueError(f"conditions must be some of {list(CONDITIONS)}, got {list(conditions)}")
+    unlabelled = [item.id for item in items if not item.answer]
+    if unlabelled:
+        raise ValueError(
+            f"evaluation needs ground-truth answers; items without one: {', '.join(unlabelled[:5])}"
+        )
+
+    graph = compile_solve_graph()
+    limit = asyncio.Semaphore(concurrency)
+    jobs = [
+        (item, condition, repeat) for item in items for condition in conditions for repeat in range(repeats)
+    ]
+    answers: list[Answer | None] = [None] * len(jobs)
+    usage: list[Usage] = []
+    errors: list[ErrorRecord] = []
+
+    async def run(index: int, item: Item, condition: Condition, repeat: int) -> None:
+        async with limit:
+            output = await graph.ainvoke(
+                {"item": item.model_dump(mode="json"), "use_library": condition == "library"},
+                context=context,
+            )
+        answer = _answer(item, condition, repeat, output)
+        answers[index] = answer
+        usage.extend(output.get("usage") or [])
+        errors.extend(output.get("errors") or [])
+        if on_answer is not None:
+            on_answer(answer)
+
+    # A TaskGroup cancels the remaining calls as soon as one raises (a fatal model error); the caller
+    # gets that error itself rather than a group of one.
+    try:
+        async with asyncio.TaskGroup() as group:
+            for index, (item, condition, repeat) in enumerate(jobs):
+                group.create_task(run(index, item, condition, repeat))
+    except ExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return Answers(answers=[a for a in answers if a is not None], usage=usage, errors=errors)

@@ -1,0 +1,129 @@
+"""The checkpoints of distillation runs: the dataset loop as a LangGraph thread in the library.
+
+A run is a thread named by its run id in ``<library>/runs.sqlite``. Running a run whose thread has
+unfinished checkpoints resumes it: the graph continues from the last saved step, so items finished
+before an interruption are not sent to a model again, and the journal's operation ids keep every
+library operation to exactly one application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from ted.graph import Context, compile_distill_graph, open_library
+from ted.graph.state import DistillOutput
+from ted.runs.errors import RunRecordError
+from ted.tasks import Item
+
+CHECKPOINT_FILE = "runs.sqlite"
+
+# Called with (namespace, node, update) for every step of the graph and its per-item subgraphs.
+EventHandler = Callable[[tuple[str, ...], str, dict[str, Any]], None]
+
+
+def checkpoint_path(library: str | Path) -> Path:
+    """Where the runs of ``library`` keep their checkpoints."""
+    return Path(library).expanduser() / CHECKPOINT_FILE
+
+
+def _graph_config(run_id: str) -> RunnableConfig:
+    # A long run has many supersteps (batches x per-item steps); the default limit of 25 is for chats.
+    return RunnableConfig(configurable={"thread_id": run_id}, recursion_limit=10_000)
+
+
+def _unfinished(state: Any) -> bool:
+    """Whether a checkpointed run has work left.
+
+    ``next`` alone is not enough: a run stopped right after a node finished (Ctrl-C between two
+    steps) has that node's writes saved as a pending task, and ``next`` empty until they are applied.
+    """
+    return bool(state.next or state.tasks)
+
+
+async def run_graph(
+    items: Sequence[Item] | None,
+    context: Context,
+    *,
+    run_id: str,
+    epochs: int = 1,
+    batch_size: int = 8,
+    seed: int = 0,
+    on_event: EventHandler | None = None,
+) -> DistillOutput:
+    """The dataset loop on ``items``, checkpointed in the library; ``items=None`` resumes ``run_id``.
+
+    Raises:
+        RunRecordError: ``items`` is None and the checkpoints hold no run ``run_id``.
+    """
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    await open_library(context)  # creates the library folder, or checks its embedding model, first
+    async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path(context.library_folder()))) as saver:
+        # WAL with synchronous=NORMAL keeps every committed checkpoint through a crash or kill of the
+        # process (only a power loss could cost the last ones) without an fsync per step.
+        await saver.conn.execute("PRAGMA journal_mode=WAL")
+        await saver.conn.execute("PRAGMA synchronous=NORMAL")
+        graph = compile_distill_graph(checkpointer=saver)
+        config = _graph_config(run_id)
+        state = await graph.aget_state(config)
+        payload: dict[str, Any] | None
+        if state.values and _unfinished(state):
+            payload = None  # resume where the run stopped
+        elif state.values:
+            return as_output(run_id, state.values)  # finished before: nothing to do
+        else:
+            if items is None:
+                raise RunRecordError(f"there is no run {run_id!r} to resume in {context.library_folder()}")
+            payload = {
+                "items": [item.model_dump(mode="json") for item in items],
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "seed": seed,
+                "run_id": run_id,
+            }
+        async for namespace, update in graph.astream(
+            payload, config, context=context, stream_mode="updates", subgraphs=True, durability="sync"
+        ):
+            if on_event is not None and isinstance(update, dict):
+                for node, values in update.items():
+                    on_event(tuple(namespace), node, values if isinstance(values, dict) else {})
+        final = await graph.aget_state(config)
+    return as_output(run_id, final.values)
+
+
+async def checkpointed_state(run_id: str, library: str | Path) -> dict[str, Any] | None:
+    """The values the checkpoints of ``run_id`` hold so far (None for a run that never started).
+
+    They include the run's ``items`` and what the dataset loop returns (results, progress,
+    compressions, usage, errors).
+    """
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from ted.graph import compile_distill_graph
+
+    path = checkpoint_path(library)
+    if not path.exists():
+        return None
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        state = await compile_distill_graph(checkpointer=saver).aget_state(
+            {"configurable": {"thread_id": run_id}}
+        )
+    return dict(state.values) or None
+
+
+def as_output(run_id: str, values: dict[str, Any]) -> DistillOutput:
+    """Checkpointed values in the shape the dataset loop returns."""
+    from ted.graph.state import DistillOutput
+
+    return DistillOutput(
+        run_id=run_id,
+        results=values.get("results", []),
+        progress=values.get("progress", []),
+        compressions=values.get("compressions", []),
+        usage=values.get("usage", []),
+        errors=values.get("errors", []),
+    )
