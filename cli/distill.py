@@ -43,6 +43,18 @@ def _note(text: str) -> None:
     err_console.print(f"[yellow]note:[/] {escape(text)}", highlight=False)
 
 
+def _live(folder: Path) -> bool:
+    """Whether a run holds the library now (the run itself refuses to start then; no note needed)."""
+    from ted.memory import WriterLock
+    from ted.memory.lock import LibraryBusy
+
+    try:
+        WriterLock(folder, "ted distill").acquire().release()
+    except LibraryBusy:
+        return True
+    return False
+
+
 async def _new_run(folder: Path, data: str | None, options: dict[str, Any], prices: PriceTable) -> DistillRun:
     from ted.cli.errors import OptionConflict
     from ted.cli.options import build_context, require_endpoints
@@ -67,7 +79,7 @@ async def _new_run(folder: Path, data: str | None, options: dict[str, Any], pric
         seed=options["seed"],
     )
     unfinished = unfinished_runs(folder)
-    if unfinished:
+    if unfinished and not _live(folder):
         _note(f"run {unfinished[-1]} of this library is unfinished; `--resume` would continue it")
     return await DistillRun.start(
         split,
@@ -86,7 +98,8 @@ async def _resumed_run(
     from ted.cli.errors import OptionConflict
     from ted.cli.options import require_endpoints
     from ted.runs import DistillRun
-    from ted.runs.distillation import ENDPOINT_SETTINGS, roles
+    from ted.runs.distillation import roles
+    from ted.runs.records import ENDPOINT_SETTINGS
 
     refused = [name for name in FIXED_ON_RESUME if _given(ctx, name)]
     if refused:

@@ -6,14 +6,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from ted.cli.options import data_options, library_option, run_options, student_options
 
 # Shown in --help, which must not import the library (tests check it equals the library's default).
 REPEAT_TEMPERATURE_SHOWN = 0.7
 
+# A resumed evaluation keeps what it was started with; these options would change it, so they are refused.
+FIXED_ON_RESUME = (
+    "data",
+    "dataset_format",
+    "split",
+    "limit",
+    "train_size",
+    "seed",
+    "baseline",
+    "seeds",
+    "temperature",
+    "concurrency",
+    "student_model",
+    "settings",
+)
+
 if TYPE_CHECKING:
-    from ted.runs import EvaluationResult
+    from ted.runs import Evaluation, EvaluationResult
 
 
 def _note(text: str) -> None:
@@ -24,11 +41,15 @@ def _note(text: str) -> None:
     err_console.print(f"[yellow]note:[/] {escape(text)}", highlight=False)
 
 
-async def _evaluate(folder: Path, data: str, options: dict[str, Any]) -> EvaluationResult:
+async def _new_evaluation(folder: Path, data: str | None, options: dict[str, Any]) -> Evaluation:
+    from ted.cli.errors import OptionConflict
     from ted.cli.options import build_context, require_endpoints
-    from ted.cli.progress import EvalProgress
     from ted.runs import Evaluation, held_out_split, load_prices
 
+    if data is None:
+        raise OptionConflict(
+            "no dataset given: run `ted eval DATA --library PATH`, or add --resume to continue an evaluation"
+        )
     context = build_context(folder, options, options.get("settings", ()))
     require_endpoints(context, ["student"])
     split = held_out_split(
@@ -40,7 +61,7 @@ async def _evaluate(folder: Path, data: str, options: dict[str, Any]) -> Evaluat
         train_size=options.get("train_size"),
         seed=options.get("seed"),
     )
-    evaluation = await Evaluation.prepare(
+    return await Evaluation.prepare(
         split,
         context,
         conditions=("library", "baseline") if options["baseline"] else ("library",),
@@ -50,6 +71,38 @@ async def _evaluate(folder: Path, data: str, options: dict[str, Any]) -> Evaluat
         prices=load_prices(options.get("prices")),
         preflight=options["preflight"],
         report_dir=options.get("report_dir"),
+    )
+
+
+async def _resumed_evaluation(ctx: click.Context, folder: Path, options: dict[str, Any]) -> Evaluation:
+    from ted.cli.errors import OptionConflict
+    from ted.cli.options import require_endpoints
+    from ted.runs import Evaluation, load_prices
+    from ted.runs.records import ENDPOINT_SETTINGS
+
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    refused = [name for name in FIXED_ON_RESUME if ctx.get_parameter_source(name) in given]
+    if refused:
+        shown = ", ".join("DATA" if n == "data" else "--" + n.replace("_", "-") for n in refused)
+        raise OptionConflict(
+            f"--resume continues an evaluation with its recorded settings; leave out {shown} "
+            "(or start a new evaluation)"
+        )
+    endpoints = {name: options[name] for name in ENDPOINT_SETTINGS if options.get(name) is not None}
+    evaluation = await Evaluation.resume(
+        folder, endpoints=endpoints, prices=load_prices(options.get("prices")), preflight=options["preflight"]
+    )
+    require_endpoints(evaluation.context, ["student"])
+    return evaluation
+
+
+async def _evaluate(
+    ctx: click.Context, folder: Path, data: str | None, resume: bool, options: dict[str, Any]
+) -> EvaluationResult:
+    from ted.cli.progress import EvalProgress
+
+    evaluation = await (
+        _resumed_evaluation(ctx, folder, options) if resume else _new_evaluation(folder, data, options)
     )
     for note in evaluation.notes:
         _note(note)
@@ -89,7 +142,7 @@ def show(result: EvaluationResult) -> None:
 
 
 @click.command("eval")
-@click.argument("data")
+@click.argument("data", required=False)
 @library_option
 @data_options(train_size_default=None)
 @student_options
@@ -120,24 +173,39 @@ def show(result: EvaluationResult) -> None:
     show_default=True,
     help="Student calls in flight at once.",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the library's latest unfinished evaluation with its recorded settings; answers "
+    "already made are not asked again.",
+)
 @run_options
-def evaluate(data: str, library: Path | None, **options: Any) -> None:
+@click.pass_context
+def evaluate(
+    ctx: click.Context, /, data: str | None, library: Path | None, resume: bool, **options: Any
+) -> None:
     """Evaluate the student with and without the library on the held-out items of DATA.
 
     The held-out items are the test part of the same seeded split that `ted distill` trained on (its
     --train-size and --seed are taken from the library's latest run on DATA unless given); items any
-    run of the library trained on are left out. The contamination guard is always on. The report
-    (summary.json, report.md, categories.png) goes to LIBRARY/reports/EVAL_ID unless --report-dir says
-    otherwise.
+    run of the library trained on are left out. The contamination guard is always on. Answers are
+    kept as they arrive (LIBRARY/evaluations/EVAL_ID): after a crash or Ctrl-C, `ted eval --library
+    PATH --resume` continues without asking them again. The report (summary.json, report.md,
+    categories.png) goes to LIBRARY/reports/EVAL_ID unless --report-dir says otherwise.
     """
     from ted.cli.options import require_library
     from ted.cli.output import emit, fail, run, user_errors
+    from ted.runs import EvaluationStopped
 
+    options["data"] = data
     with user_errors():
         folder = require_library(library).expanduser().absolute()
         try:
-            result = run(_evaluate(folder, data, options))
-        except KeyboardInterrupt:
-            fail("interrupted; the evaluation stopped and wrote no report", code=130)
+            result = run(_evaluate(ctx, folder, data, resume, options))
+        except EvaluationStopped as stopped:
+            hint = f"ted eval --library {folder} --resume"
+            if stopped.reason == "interrupted":
+                fail(f"{stopped}: continue it with `{hint}`", code=130)
+            fail(f"{stopped}: fix this, then continue it with `{hint}`")
         result.write_report()
     emit(result, as_json=options["as_json"], show=show)

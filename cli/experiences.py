@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,8 +22,18 @@ T = TypeVar("T")
 STATUSES = ("active", "superseded", "deleted", "all")
 
 
-def _run(ctx: click.Context, body: Callable[[ExperienceStore], Awaitable[T]], *, create: bool = False) -> T:
-    """Open the library, run ``body`` on it, close it; known errors become one line on stderr."""
+def _run(
+    ctx: click.Context,
+    body: Callable[[ExperienceStore], Awaitable[T]],
+    *,
+    create: bool = False,
+    writes: bool = False,
+) -> T:
+    """Open the library, run ``body`` on it, close it; known errors become one line on stderr.
+
+    A command that ``writes`` holds the library's writer lock throughout, so it never runs beside a
+    distillation run or another curation command.
+    """
     library, chroma_url = location(ctx)
 
     async def main() -> T:
@@ -34,8 +45,14 @@ def _run(ctx: click.Context, body: Callable[[ExperienceStore], Awaitable[T]], *,
         finally:
             store.close()
 
-    with user_errors():
+    with user_errors(), _writer(library, ctx, writes=writes and (create or library.is_dir())):
         return asyncio.run(main())
+
+
+def _writer(library: Path, ctx: click.Context, *, writes: bool) -> AbstractContextManager[object]:
+    from ted.memory import WriterLock
+
+    return WriterLock(library, f"`ted experiences {ctx.info_name}`") if writes else nullcontext()
 
 
 def _short(experience_id: str) -> str:
@@ -361,7 +378,7 @@ def import_command(ctx: click.Context, file: Path, embeddings: str | None) -> No
         finally:
             store.close()
 
-    with user_errors():
+    with user_errors(), _writer(library, ctx, writes=True):
         result = asyncio.run(main())
     refused = f", {len(result.refused)} refused" if result.refused else ""
     console.print(
@@ -388,7 +405,7 @@ def rollback_command(ctx: click.Context, version: int) -> None:
         await store.rollback(version, reason=f"ted experiences rollback {version}")
         return store.version
 
-    now = _run(ctx, body)
+    now = _run(ctx, body, writes=True)
     console.print(f"rolled back to the state of version {version}; the library is now at version {now}")
 
 
@@ -432,7 +449,7 @@ def compress_command(
             return plan, None
         return plan, await apply_plan(store, plan, step="ted experiences compress")
 
-    plan, result = _run(ctx, body)
+    plan, result = _run(ctx, body, writes=not dry_run)
     if as_json:
         data = plan.model_dump(mode="json")
         if result is not None:

@@ -33,8 +33,9 @@ USER_ERROR_CLASSES: tuple[str, ...] = (
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one clear line on stderr and exit with a non-zero status."""
-    click.echo(f"ted: error: {message}", err=True)
+    """Print one clear line per problem on stderr and exit with a non-zero status."""
+    for line in message.splitlines() or [""]:
+        click.echo(f"ted: error: {line}", err=True)
     sys.exit(code)
 
 

@@ -56,27 +56,43 @@ async def call(
     spec: ModelSpec,
     stage: Stage,
     item_id: str,
+    expect_text: bool = False,
 ) -> Reply:
     """Invoke ``runnable`` on ``messages``.
 
     API failures left after the client's own retries become an ``ErrorRecord``; failures that would
     repeat on every item (authentication, unreachable server, no vision or tool support) are raised as
     ``ModelCallError`` so that a run stops instead of failing item after item. Any other exception is a
-    bug and propagates unchanged.
+    bug and propagates unchanged. With ``expect_text``, a reply without text (an empty completion) is
+    asked again up to ``spec.max_retries`` times, then recorded as an ``empty_reply`` error: it is a
+    failure of the call, not a wrong answer.
     """
-    try:
-        message = await runnable.ainvoke(list(messages))
-    except Exception as exc:
-        if not _is_api_error(exc):
-            raise
-        error = describe_model_error(exc, spec)
-        if error.fatal:
-            raise error from safe_cause(exc, spec)
-        record = ErrorRecord(item_id=item_id, stage=stage, kind=error.kind, message=str(error))
-        return Reply(None, [], [record])
-    parsed, parsing_error = None, None
-    if isinstance(message, dict) and "raw" in message:  # with_structured_output(..., include_raw=True)
-        parsed, parsing_error, message = message.get("parsed"), message.get("parsing_error"), message["raw"]
-    if not isinstance(message, AIMessage):
-        raise TypeError(f"expected an AIMessage from the {stage} model, got {type(message).__name__}")
-    return Reply(message, [usage_of(message, stage, spec.model)], [], parsed, parsing_error)
+    usage: list[Usage] = []
+    for _ in range(spec.max_retries + 1 if expect_text else 1):
+        try:
+            message = await runnable.ainvoke(list(messages))
+        except Exception as exc:
+            if not _is_api_error(exc):
+                raise
+            error = describe_model_error(exc, spec)
+            if error.fatal:
+                raise error from safe_cause(exc, spec)
+            record = ErrorRecord(item_id=item_id, stage=stage, kind=error.kind, message=str(error))
+            return Reply(None, usage, [record])
+        parsed, parsing_error = None, None
+        if isinstance(message, dict) and "raw" in message:  # with_structured_output(..., include_raw=True)
+            parsed, parsing_error = message.get("parsed"), message.get("parsing_error")
+            message = message["raw"]
+        if not isinstance(message, AIMessage):
+            raise TypeError(f"expected an AIMessage from the {stage} model, got {type(message).__name__}")
+        usage.append(usage_of(message, stage, spec.model))
+        if not expect_text or message.text.strip():
+            return Reply(message, usage, [], parsed, parsing_error)
+    times = "once" if len(usage) == 1 else f"{len(usage)} times in a row"
+    record = ErrorRecord(
+        item_id=item_id,
+        stage=stage,
+        kind="empty_reply",
+        message=f"the {stage} model ({spec.model}) sent an empty reply {times}",
+    )
+    return Reply(None, usage, [record])

@@ -298,23 +298,27 @@ class Context:
         """Check every value against its range, so a bad setting fails before a run starts.
 
         Raises:
-            ConfigurationError: A value is out of range or not one of its choices.
+            ConfigurationError: Values out of range or not among their choices, one line each.
         """
+        problems = []
         if self.tool_mode not in ("auto", "tools", "json"):
-            raise ConfigurationError(f"tool_mode must be auto, tools or json, not {self.tool_mode!r}")
+            problems.append(f"tool_mode must be auto, tools or json, not {self.tool_mode!r}")
         if self.reflect_on not in ("mistakes", "always"):
-            raise ConfigurationError(f"reflect_on must be mistakes or always, not {self.reflect_on!r}")
+            problems.append(f"reflect_on must be mistakes or always, not {self.reflect_on!r}")
         for name, (low, high) in _BOUNDS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigurationError(f"{name} must be a number, not {value!r}")
-            if not low <= value <= high:
-                raise ConfigurationError(f"{name} must be between {low:g} and {high:g}, not {value!r}")
+                problems.append(f"{name} must be a number, not {value!r}")
+            elif not low <= value <= high:
+                problems.append(f"{name} must be between {low:g} and {high:g}, not {value!r}")
         if self.library_root is not None and not LIBRARY_NAME.match(self.library):
-            raise ConfigurationError(
+            problems.append(
                 f"library {self.library!r} is not a library name: with library_root set, a library is "
                 "named by one folder name of letters, digits, '.', '_' and '-' (no path)"
             )
+        if problems:
+            # One line per bad value, so that a user fixes them all at once.
+            raise ConfigurationError("\n".join(problems))
 
     @classmethod
     def environment_variables(cls) -> dict[str, str]:

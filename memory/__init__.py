@@ -13,6 +13,7 @@ Public API, what a host app or a notebook needs:
 - `apply_plan`: carry out such a plan, journaled.
 - `export_json`: write the library to a versioned JSON file, to move or archive it.
 - `import_file`: read such a file (or a JSONL of texts) into a library.
+- `WriterLock`: the claim of the library's one writer (a run, a curation command), held until released.
 - `LibraryError`: the base of every error the library raises on purpose.
 
 Everything else is internal to the project and imported from the module that defines it (for
@@ -28,6 +29,7 @@ The modules:
 - ``database``: the SQLite file: experiences, vectors, journal, refusals; one transaction per change.
 - ``changes``: the rules each change follows inside its transaction.
 - ``index``: the Chroma index of the active experiences and the neighbour lists kept with it.
+- ``lock``: the writer lock, a file lock that dies with its process.
 - ``heap``: the guard that keeps freed process memory out of the embedded index's files.
 - ``models``: the data (experiences, journal entries, refusals, statistics) and the utility score.
 - ``screening``: what the library refuses to store, and why.
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from ted.memory.compression import apply_plan, plan_compression
     from ted.memory.embeddings import get_embeddings
     from ted.memory.errors import LibraryError
+    from ted.memory.lock import WriterLock
     from ted.memory.models import Experience, Status, UsageStats
     from ted.memory.retrieval import retrieve
     from ted.memory.store import ExperienceStore
@@ -74,6 +77,7 @@ _MODULES = {
     "export_json": "transfer",
     "import_file": "transfer",
     "LibraryError": "errors",
+    "WriterLock": "lock",
 }
 
 __all__ = [
@@ -82,6 +86,7 @@ __all__ = [
     "LibraryError",
     "Status",
     "UsageStats",
+    "WriterLock",
     "apply_plan",
     "create_memory_tools",
     "export_json",

@@ -16,6 +16,7 @@ client of a Chroma server (``chroma run``), which lets a library outgrow one mac
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ HNSW_CONFIGURATION: dict[str, Any] = {
 }
 
 Vectors = npt.NDArray[np.float32]
+
+QUERY_ATTEMPTS = 3
+"""Tries of one search, reopening the Chroma client between them."""
 
 NEIGHBOUR_LINKS = 8
 """Nearest neighbours recorded for each experience when it is indexed."""
@@ -198,15 +202,32 @@ class VectorIndex:
     def query(
         self, vectors: Vectors, n_results: int, where: Mapping[str, Any] | None = None
     ) -> list[list[tuple[str, float]]]:
-        """For each query vector, up to ``n_results`` (id, cosine similarity), most similar first."""
+        """For each query vector, up to ``n_results`` (id, cosine similarity), most similar first.
+
+        Raises:
+            LibraryError: The index failed the query again after reopening it.
+        """
         if n_results <= 0 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
-        result = self._get().query(
-            query_embeddings=vectors,
-            n_results=n_results,
-            where=dict(where) if where else None,
-            include=["distances"],
-        )
+        for attempt in range(QUERY_ATTEMPTS):
+            try:
+                result = self._get().query(
+                    query_embeddings=vectors,
+                    n_results=n_results,
+                    where=dict(where) if where else None,
+                    include=["distances"],
+                )
+                break
+            except Exception as exc:  # Chroma raises its own errors and plain ones alike
+                # A client that read the collection before another process wrote it can hold a stale
+                # view of its segments ("Nothing found on disk"); a fresh client reads them again.
+                self.close()
+                if attempt + 1 == QUERY_ATTEMPTS:
+                    raise LibraryError(
+                        f"the vector index of collection {self.collection_name} failed a search "
+                        f"{QUERY_ATTEMPTS} times ({exc})"
+                    ) from exc
+                time.sleep(0.05 * (attempt + 1))
         return [
             [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
             for ids, distances in zip(result["ids"], result["distances"], strict=True)

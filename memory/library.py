@@ -4,6 +4,7 @@ A library is a folder::
 
     library.json     manifest: schema version, embedding model, student model, collection name
     journal.sqlite   experiences, vectors and the operation journal (the source of truth)
+    writer.lock      the writer lock (`ted.memory.lock`), naming its last holder
     chroma/          the embedded Chroma index of the active experiences (absent with a Chroma server)
 
 The manifest says what the folder holds and is written last, so a folder with a manifest is a
@@ -27,6 +28,7 @@ from ted.memory.database import LibraryDatabase
 from ted.memory.embeddings import embedding_model_name, get_embeddings
 from ted.memory.errors import EmbeddingMismatch, LibraryError, LibraryNotFound
 from ted.memory.index import VectorIndex
+from ted.memory.lock import LOCK_NAME
 from ted.memory.minilm import MiniLMEmbeddings
 from ted.memory.models import utc_now
 
@@ -79,7 +81,8 @@ def _write_manifest(folder: Path, manifest: Manifest) -> None:
 def _create(
     folder: Path, embeddings: Embeddings | None, student_model: str | None
 ) -> tuple[Manifest, Embeddings]:
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+    # The writer lock's file may come first: a run claims a new library before creating it.
+    if folder.exists() and (not folder.is_dir() or any(p.name != LOCK_NAME for p in folder.iterdir())):
         raise LibraryError(
             f"{folder} exists but is not an experience library (it has no {MANIFEST_NAME}); choose an empty "
             "or new folder"
@@ -127,7 +130,8 @@ def open_library(
         EmbeddingMismatch: ``embeddings`` are not the model the library was built with.
         LibraryError: ``path`` is a folder with other content, or its manifest is unreadable.
     """
-    folder = path.expanduser().absolute()
+    # Resolved, so that two spellings of one folder (a symlink) share one write lock in this process.
+    folder = path.expanduser().resolve()
     manifest = read_manifest(folder)
     if manifest is None:
         if not create:

@@ -4,7 +4,8 @@
   into the context's library, checkpointed and recorded; `resume(library)` continues a stopped run.
   Returns a `DistillResult` (training accuracy, learning curve, library, costs, errors).
 - `evaluate(data, context)`: the student with and without the library on the held-out items, with
-  bootstrap intervals and the paired test. Returns an `EvaluationResult`.
+  bootstrap intervals and the paired test. Returns an `EvaluationResult`. Answers are kept as they
+  arrive; `Evaluation.resume(library)` continues a stopped evaluation without asking them again.
 - `solve(item, context)`: one answer, with the experiences it was given. Returns a `SolveResult`.
 - `Demo` / `run_demo`: the whole pipeline offline on synthetic puzzles and simulated models.
 
@@ -27,7 +28,7 @@ from ted.runs.costs import PriceTable, load_prices
 from ted.runs.datasets import DatasetSplit
 from ted.runs.demo import Demo, run_demo
 from ted.runs.distillation import DistillRun, distill, resume
-from ted.runs.errors import NothingToEvaluate, RunError, RunStopped
+from ted.runs.errors import EvaluationStopped, NothingToEvaluate, RunError, RunStopped
 from ted.runs.evaluation import Evaluation, evaluate, held_out_split
 from ted.runs.records import all_runs
 from ted.runs.results import DemoResult, DistillResult, EvaluationResult, SolveResult
@@ -41,6 +42,7 @@ __all__ = [
     "DistillRun",
     "Evaluation",
     "EvaluationResult",
+    "EvaluationStopped",
     "NothingToEvaluate",
     "PriceTable",
     "RunError",

@@ -7,7 +7,7 @@ the conditions differ only in the injected experiences. Failures are recorded pe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from typing_extensions import TypedDict
@@ -48,7 +48,19 @@ class Answers(TypedDict):
     errors: list[ErrorRecord]
 
 
+class Answered(TypedDict):
+    """One answer with what it cost and the failures recorded while making it."""
+
+    answer: Answer
+    usage: list[Usage]
+    errors: list[ErrorRecord]
+
+
+AnswerKey = tuple[str, str, int]
+"""An answer's item id, condition and repeat."""
+
 AnswerHandler = Callable[[Answer], None]
+AnsweredHandler = Callable[[Answered], None]
 
 
 def _answer(item: Item, condition: Condition, repeat: int, output: dict[str, Any]) -> Answer:
@@ -60,7 +72,11 @@ def _answer(item: Item, condition: Condition, repeat: int, output: dict[str, Any
         message = errors[0]["message"] if errors else "the solve graph returned no answer"
         trajectory: dict[str, Any] = {"answer": None, "correct": False, "cited": [], "error": message}
     else:
-        trajectory = trajectories[0]
+        trajectory = dict(trajectories[0])
+    failed_search = [e for e in output.get("errors") or [] if e["stage"] == "retrieve"]
+    if failed_search and trajectory["error"] is None:
+        # Answered without the experiences it should have had: not an answer of this condition.
+        trajectory["error"] = failed_search[0]["message"]
     return Answer(
         item_id=item.id,
         category=item.category,
@@ -82,6 +98,8 @@ async def answer_items(
     repeats: int = 1,
     concurrency: int = 8,
     on_answer: AnswerHandler | None = None,
+    done: Mapping[AnswerKey, Answered] | None = None,
+    on_answered: AnsweredHandler | None = None,
 ) -> Answers:
     """Answer every item under every condition, ``repeats`` times, at most ``concurrency`` at once.
 
@@ -92,7 +110,10 @@ async def answer_items(
         repeats: Samples per item and condition. More than one needs ``context.solve_temperature``
             above 0, or every repeat would decode the same answer.
         concurrency: Most solve calls in flight at once.
-        on_answer: Called with each answer as soon as it is made (progress displays).
+        on_answer: Called with each answer as soon as it is made (progress displays), and with each
+            answer taken from ``done``.
+        done: Answers made before (a resumed evaluation), by key: they are not asked again.
+        on_answered: Called with each new answer and its usage and failures (to keep them).
 
     Returns:
         One answer per item, condition and repeat (in that order), the token usage and the failures
@@ -129,17 +150,25 @@ async def answer_items(
     errors: list[ErrorRecord] = []
 
     async def run(index: int, item: Item, condition: Condition, repeat: int) -> None:
-        async with limit:
-            output = await graph.ainvoke(
-                {"item": item.model_dump(mode="json"), "use_library": condition == "library"},
-                context=context,
+        answered = (done or {}).get((item.id, condition, repeat))
+        if answered is None:
+            async with limit:
+                output = await graph.ainvoke(
+                    {"item": item.model_dump(mode="json"), "use_library": condition == "library"},
+                    context=context,
+                )
+            answered = Answered(
+                answer=_answer(item, condition, repeat, output),
+                usage=list(output.get("usage") or []),
+                errors=list(output.get("errors") or []),
             )
-        answer = _answer(item, condition, repeat, output)
-        answers[index] = answer
-        usage.extend(output.get("usage") or [])
-        errors.extend(output.get("errors") or [])
+            if on_answered is not None:
+                on_answered(answered)
+        answers[index] = answered["answer"]
+        usage.extend(answered["usage"])
+        errors.extend(answered["errors"])
         if on_answer is not None:
-            on_answer(answer)
+            on_answer(answered["answer"])
 
     # A TaskGroup cancels the remaining calls as soon as one raises (a fatal model error); the caller
     # gets that error itself rather than a group of one.

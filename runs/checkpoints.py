@@ -8,9 +8,11 @@ library operation to exactly one application.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 
@@ -19,7 +21,13 @@ from ted.graph.state import DistillOutput
 from ted.runs.errors import RunRecordError
 from ted.tasks import Item
 
+if TYPE_CHECKING:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
 CHECKPOINT_FILE = "runs.sqlite"
+
+# How long a checkpoint write waits for a lock another connection holds (SQLite's default is 5 s).
+BUSY_TIMEOUT_S = 60.0
 
 # Called with (namespace, node, update) for every step of the graph and its per-item subgraphs.
 EventHandler = Callable[[tuple[str, ...], str, dict[str, Any]], None]
@@ -28,6 +36,37 @@ EventHandler = Callable[[tuple[str, ...], str, dict[str, Any]], None]
 def checkpoint_path(library: str | Path) -> Path:
     """Where the runs of ``library`` keep their checkpoints."""
     return Path(library).expanduser() / CHECKPOINT_FILE
+
+
+@asynccontextmanager
+async def _checkpoints(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    """A checkpointer on ``path`` whose connection is closed with no transaction left open."""
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    conn = await aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT_S)
+    saver = AsyncSqliteSaver(conn)
+    try:
+        # WAL with synchronous=NORMAL keeps every committed checkpoint through a crash or kill of the
+        # process (only a power loss could cost the last ones) without an fsync per step.
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        yield saver
+    finally:
+        await asyncio.shield(_close(saver))
+
+
+async def _close(saver: AsyncSqliteSaver) -> None:
+    # When one item fails for good, LangGraph cancels the others, and a cancelled subgraph can leave
+    # its checkpoint writes running past the end of the stream. Each write holds the saver's lock from
+    # its INSERT to its commit, so closing under that lock never falls between the two (which left the
+    # connection open with its transaction, and the next run in this process found the file locked);
+    # a write cancelled between the two has released the lock, and its transaction is rolled back.
+    async with saver.lock:
+        try:
+            await saver.conn.rollback()
+        finally:
+            await saver.conn.close()
 
 
 def _graph_config(run_id: str) -> RunnableConfig:
@@ -59,14 +98,8 @@ async def run_graph(
     Raises:
         RunRecordError: ``items`` is None and the checkpoints hold no run ``run_id``.
     """
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
     await open_library(context)  # creates the library folder, or checks its embedding model, first
-    async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path(context.library_folder()))) as saver:
-        # WAL with synchronous=NORMAL keeps every committed checkpoint through a crash or kill of the
-        # process (only a power loss could cost the last ones) without an fsync per step.
-        await saver.conn.execute("PRAGMA journal_mode=WAL")
-        await saver.conn.execute("PRAGMA synchronous=NORMAL")
+    async with _checkpoints(checkpoint_path(context.library_folder())) as saver:
         graph = compile_distill_graph(checkpointer=saver)
         config = _graph_config(run_id)
         state = await graph.aget_state(config)
@@ -101,14 +134,10 @@ async def checkpointed_state(run_id: str, library: str | Path) -> dict[str, Any]
     They include the run's ``items`` and what the dataset loop returns (results, progress,
     compressions, usage, errors).
     """
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    from ted.graph import compile_distill_graph
-
     path = checkpoint_path(library)
     if not path.exists():
         return None
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+    async with _checkpoints(path) as saver:
         state = await compile_distill_graph(checkpointer=saver).aget_state(
             {"configurable": {"thread_id": run_id}}
         )

@@ -32,6 +32,7 @@ from ted.runs.costs import PriceTable, cost_report
 from ted.runs.datasets import DatasetSplit
 from ted.runs.errors import RunRecordError, RunStopped
 from ted.runs.records import (
+    ENDPOINT_SETTINGS,
     RunRecord,
     RunStatus,
     all_runs,
@@ -53,17 +54,6 @@ if TYPE_CHECKING:
 NoteHandler = Callable[[str], None]
 
 SHOWN_ERRORS = 10
-# Where the models are served may change between attempts of one run (a server restarted on another
-# port, a key rotated); nothing else may, or the resumed run would not be the run it continues.
-ENDPOINT_SETTINGS = (
-    "student_base_url",
-    "teacher_base_url",
-    "compress_base_url",
-    "student_api_key_env",
-    "teacher_api_key_env",
-    "compress_api_key_env",
-    "tool_mode",
-)
 # Settings a distillation report lists (the rest is in summary.json's record of the run).
 REPORTED_SETTINGS = (
     "rollouts",
@@ -242,11 +232,16 @@ class DistillRun:
             on_note: Called with each passing problem the endpoint check found.
 
         Raises:
+            LibraryBusy: Another run (in any process) is writing the library; nothing was changed.
             RunStopped: Interrupted (Ctrl-C, cancelled) or stopped by a fatal model error; the record
                 says so and `resume` continues the run.
             ConfigurationError, ModelCallError: The endpoint check of a new run failed; nothing was
                 recorded.
         """
+        from ted.memory.lock import WriterLock
+
+        # Before anything is sent or recorded: a second process on this run (or library) stops here.
+        lock = WriterLock(self.library, f"run {self.record.run_id}").acquire()
         clock = time.monotonic()
         try:
             return await self._run(clock, on_event, on_note)
@@ -268,6 +263,8 @@ class DistillRun:
                 library=str(self.library),
                 reason=str(exc),
             ) from exc
+        finally:
+            lock.release()
 
     async def _check(self, on_note: NoteHandler | None) -> None:
         from ted.graph.preflight import preflight

@@ -33,3 +33,21 @@ class RunStopped(RunError):
         self.run_id = run_id
         self.library = library
         self.reason = reason
+
+
+class EvaluationStopped(RunError):
+    """An evaluation stopped before its end (interrupted, or a fatal model error); it can be resumed.
+
+    Attributes:
+        eval_id: The evaluation, which `Evaluation.resume` continues.
+        library: The library folder holding its record and answers.
+        answers: Answers kept so far (a resumed evaluation does not ask them again).
+        reason: What stopped it (``interrupted``, or the error).
+    """
+
+    def __init__(self, message: str, *, eval_id: str, library: str, answers: int, reason: str) -> None:
+        super().__init__(message)
+        self.eval_id = eval_id
+        self.library = library
+        self.answers = answers
+        self.reason = reason

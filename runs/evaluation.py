@@ -16,16 +16,24 @@ import asyncio
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
-from ted.graph import Context, open_library
+from ted.graph import Context, TedGraphError, open_library
 from ted.runs.answers import CONDITIONS, AnswerHandler, Condition, answer_items
 from ted.runs.costs import PriceTable, cost_report
-from ted.runs.datasets import DatasetSplit, dataset_key
-from ted.runs.errors import NothingToEvaluate
-from ted.runs.records import latest_finished, now, training_ids
+from ted.runs.datasets import DatasetSplit, Split, dataset_key
+from ted.runs.errors import EvaluationStopped, NothingToEvaluate, RunRecordError
+from ted.runs.evaluation_log import (
+    AnswerLog,
+    EvaluationRecord,
+    EvaluationStatus,
+    find_evaluation,
+    save_record,
+)
+from ted.runs.records import ENDPOINT_SETTINGS, context_settings, latest_finished, now, training_ids
 from ted.runs.results import Contamination, DatasetInfo, EvaluationResult, LibraryInfo, ModelInfo
 from ted.runs.statistics import analyse
 from ted.tasks import Item
@@ -76,6 +84,26 @@ def held_out_split(
     )
 
 
+def _recorded_evaluation(library: str | Path, eval_id: str | None) -> tuple[Path, EvaluationRecord]:
+    folder = Path(library).expanduser().absolute()
+    return folder, find_evaluation(folder, eval_id)
+
+
+def _dataset_info(split: Split | None, candidates: int) -> DatasetInfo:
+    if split is not None:
+        return split.info()
+    return DatasetInfo(
+        path="(items given in Python)",
+        format=None,
+        split=None,
+        items=candidates,
+        train_size=0,
+        seed=0,
+        train_items=0,
+        test_items=candidates,
+    )
+
+
 @dataclass
 class Evaluation:
     """An evaluation ready to run: the context, the held-out items, how they were kept apart.
@@ -100,6 +128,10 @@ class Evaluation:
     simulated: bool | None = None
     notes: list[str] = field(default_factory=list)
     """Things worth a warning found while preparing (a student other than the library's ...)."""
+    data: DatasetSplit | None = None
+    """The dataset split evaluated (None for items given in Python), recorded for `resume`."""
+    record: EvaluationRecord | None = None
+    """The evaluation's record once it ran (or the one `resume` continues)."""
 
     @property
     def total_answers(self) -> int:
@@ -177,20 +209,7 @@ class Evaluation:
         if removed:
             notes.append(f"{len(removed)} test items were training items of this library and are left out")
         eval_id = f"eval-{now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-        info = (
-            split.info()
-            if split is not None
-            else DatasetInfo(
-                path="(items given in Python)",
-                format=None,
-                split=None,
-                items=len(candidates),
-                train_size=0,
-                seed=0,
-                train_items=0,
-                test_items=len(candidates),
-            )
-        )
+        info = _dataset_info(split, len(candidates))
         return cls(
             eval_id=eval_id,
             context=context,
@@ -207,6 +226,84 @@ class Evaluation:
             seed=seed,
             preflight=preflight,
             notes=notes,
+            data=data if isinstance(data, DatasetSplit) else None,
+        )
+
+    @classmethod
+    async def resume(
+        cls,
+        library: str | Path,
+        *,
+        eval_id: str | None = None,
+        items: Sequence[Item] | None = None,
+        endpoints: Mapping[str, Any] | None = None,
+        prices: PriceTable | None = None,
+        preflight: bool = True,
+    ) -> Evaluation:
+        """The library's latest unfinished evaluation (or ``eval_id``), with its recorded settings.
+
+        Answers it kept are not asked again, unless they were made with the library before it changed.
+
+        Args:
+            library: The library folder.
+            eval_id: The evaluation to continue (default: the latest unfinished one).
+            items: The items, for an evaluation of items given in Python (a dataset is read again).
+            endpoints: New values of `ENDPOINT_SETTINGS` (servers move, keys rotate); nothing else of
+                an evaluation may change.
+            prices: Prices per model, for the costs.
+            preflight: Check the student's endpoint before continuing.
+
+        Raises:
+            RunRecordError: No such evaluation, it is finished, its items cannot be found again, or
+                ``endpoints`` holds another setting.
+        """
+        folder, record = await asyncio.to_thread(_recorded_evaluation, library, eval_id)
+        if not record.unfinished:
+            raise RunRecordError(
+                f"evaluation {record.eval_id} of {folder} is finished; there is nothing to resume"
+            )
+        changes = dict(endpoints or {})
+        refused = sorted(set(changes) - set(ENDPOINT_SETTINGS))
+        if refused:
+            raise RunRecordError(
+                "a resumed evaluation keeps its recorded settings; only where the student is served may "
+                f"change ({', '.join(ENDPOINT_SETTINGS)}), not {', '.join(refused)}"
+            )
+        known = {f.name for f in fields(Context)}
+        recorded = {name: value for name, value in record.context.items() if name in known}
+        context = Context(**{**recorded, **changes, "library": str(folder), "library_root": None})
+        split = await asyncio.to_thread(record.dataset.load) if record.dataset is not None else None
+        given = split.items if split is not None else list(items or [])
+        by_id = {item.id: item for item in given}
+        missing = [item_id for item_id in record.test_ids if item_id not in by_id]
+        if missing:
+            source = f"the dataset {record.dataset.path}" if record.dataset else "the items given"
+            raise RunRecordError(
+                f"evaluation {record.eval_id} answered items that {source} no longer has "
+                f"({', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}); start a new evaluation"
+            )
+        record.attempts += 1
+        record.context = {**record.context, **changes}
+        return cls(
+            eval_id=record.eval_id,
+            context=context,
+            test=[by_id[item_id] for item_id in record.test_ids],
+            dataset=_dataset_info(split, len(record.test_ids) + len(record.removed)),
+            contamination=Contamination(
+                guard=True,
+                runs_checked=record.runs_checked,
+                training_ids=record.training_ids,
+                removed=record.removed,
+            ),
+            report_dir=Path(record.report_dir),
+            prices=prices or PriceTable(),
+            conditions=tuple(record.conditions),
+            repeats=record.repeats,
+            concurrency=record.concurrency,
+            seed=record.seed,
+            preflight=preflight,
+            data=record.dataset,
+            record=record,
         )
 
     async def run(
@@ -219,13 +316,16 @@ class Evaluation:
             on_note: Called with each passing problem the endpoint check found.
 
         Raises:
-            ModelCallError: A fatal failure (unreachable endpoint, key refused ...); nothing is written.
+            ModelCallError: The endpoint check failed (unreachable endpoint, key refused ...); nothing
+                was written.
+            EvaluationStopped: Interrupted, or stopped by a fatal model error; the answers made so far
+                are kept and `resume` continues.
         """
         from ted.graph.nodes.retrieve import query_text
         from ted.graph.preflight import preflight
         from ted.memory.retrieval import estimate_tokens
 
-        started, clock = now(), time.monotonic()
+        clock = time.monotonic()
         if self.preflight:
             checked = await preflight(self.context, roles=("student",))
             if on_note is not None:
@@ -234,14 +334,30 @@ class Evaluation:
             if self.simulated is None:
                 self.simulated = checked.simulated
         store = await open_library(self.context)
-        output = await answer_items(
-            self.test,
-            self.context,
-            conditions=self.conditions,
-            repeats=self.repeats,
-            concurrency=self.concurrency,
-            on_answer=on_answer,
-        )
+        version = store.version
+        record = self._start(version)
+        log = AnswerLog(self.library, self.eval_id)
+        done = await asyncio.to_thread(log.reusable, version)
+        try:
+            output = await answer_items(
+                self.test,
+                self.context,
+                conditions=self.conditions,
+                repeats=self.repeats,
+                concurrency=self.concurrency,
+                on_answer=on_answer,
+                done=done,
+                on_answered=lambda answered: log.append(answered, version),
+            )
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            raise self._stop("interrupted", "interrupted by the user", clock, log) from None
+        except TedGraphError as exc:
+            raise self._stop("failed", str(exc), clock, log) from exc
+        finally:
+            log.close()
+        record.status, record.updated = "finished", now()
+        record.seconds += time.monotonic() - clock
+        await asyncio.to_thread(save_record, self.library, record)
         answers = output["answers"]
         conditions, categories, comparison = analyse(answers, self.conditions, seed=self.seed)
         accuracy = {r.condition: r.accuracy.estimate for r in conditions}
@@ -254,9 +370,9 @@ class Evaluation:
         return EvaluationResult(
             eval_id=self.eval_id,
             simulated=bool(self.simulated),
-            started=started,
-            finished=now(),
-            seconds=time.monotonic() - clock,
+            started=record.started,
+            finished=record.updated,
+            seconds=record.seconds,
             models=ModelInfo.of(self.context, ["student"]),
             dataset=self.dataset,
             library=await LibraryInfo.of(store),
@@ -279,6 +395,58 @@ class Evaluation:
             error_counts=dict(Counter(f"{e['stage']}: {e['kind']}" for e in errors)),
             errors=errors[:SHOWN_ERRORS],
             report_dir=str(self.report_dir),
+        )
+
+    @property
+    def library(self) -> Path:
+        """The library folder."""
+        return self.context.library_folder()
+
+    def _start(self, library_version: int) -> EvaluationRecord:
+        """Record the evaluation as running, before its first answer."""
+        record = self.record
+        if record is None:
+            started = now()
+            record = EvaluationRecord(
+                eval_id=self.eval_id,
+                status="running",
+                started=started,
+                updated=started,
+                dataset=self.data,
+                test_ids=[item.id for item in self.test],
+                removed=self.contamination.removed,
+                runs_checked=self.contamination.runs_checked,
+                training_ids=self.contamination.training_ids,
+                conditions=list(self.conditions),
+                repeats=self.repeats,
+                concurrency=self.concurrency,
+                seed=self.seed,
+                context=context_settings(self.context),
+                library_version=library_version,
+                prices=self.prices.source,
+                report_dir=str(self.report_dir),
+            )
+            self.record = record
+        record.status, record.updated, record.error = "running", now(), None
+        record.library_version = library_version
+        record.simulated = bool(self.simulated)
+        save_record(self.library, record)
+        return record
+
+    def _stop(self, status: EvaluationStatus, error: str, clock: float, log: AnswerLog) -> EvaluationStopped:
+        record = self.record
+        assert record is not None
+        record.status, record.error, record.updated = status, error, now()
+        record.seconds += time.monotonic() - clock
+        save_record(self.library, record)
+        kept = len(log.read())
+        reason = "interrupted" if status == "interrupted" else error
+        return EvaluationStopped(
+            f"{reason}; evaluation {self.eval_id} stopped with {kept} of {self.total_answers} answers kept",
+            eval_id=self.eval_id,
+            library=str(self.library),
+            answers=kept,
+            reason=reason,
         )
 
 

@@ -25,6 +25,17 @@ if TYPE_CHECKING:
 
 RUNS_DIR = "runs"
 RunStatus = Literal["running", "interrupted", "failed", "finished"]
+# Where the models are served may change between attempts of a run or an evaluation (a server restarted
+# on another port, a key rotated); nothing else may, or the resumed one would not be what it continues.
+ENDPOINT_SETTINGS = (
+    "student_base_url",
+    "teacher_base_url",
+    "compress_base_url",
+    "student_api_key_env",
+    "teacher_api_key_env",
+    "compress_api_key_env",
+    "tool_mode",
+)
 # Prompts are long and the command line cannot change them; runs record the rest of the context.
 _UNRECORDED_SUFFIX = "_system_prompt"
 

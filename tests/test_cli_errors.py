@@ -173,6 +173,14 @@ def test_bad_settings_and_price_tables(dataset: Path, tmp_path: Path) -> None:
     assert code == 1 and "--set k='many': expected a int" in line
     code, line = _distill(dataset, tmp_path / "library", *url, "--set", "merge_threshold=2")
     assert code == 1 and "merge_threshold must be between 0 and 1" in line
+    # Every bad value is named at once, one line each, before anything is written.
+    bad = ["--set", "k=-1", "--set", "max_retries=-1", "--set", "timeout=-1"]
+    result = invoke(["distill", str(dataset), "--library", str(tmp_path / "library"), *url, *bad])
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 1 and len(lines) == 3
+    assert all(line.startswith("ted: error: ") for line in lines)
+    assert {line.split()[2] for line in lines} == {"k", "max_retries", "timeout"}
+    assert not (tmp_path / "library").exists()
     prices = tmp_path / "prices.json"
     prices.write_text("{not json")
     code, line = _distill(dataset, tmp_path / "library", *url, "--prices", str(prices))

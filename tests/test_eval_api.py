@@ -134,3 +134,26 @@ async def test_concurrency_is_bounded_and_fatal_errors_stop_everything(tmp_path:
     assert refused.value.fatal
     # The first refusal cancels the rest: far fewer than 16 calls were made.
     assert 1 <= len(failed) <= 3 * 2
+
+
+async def test_a_search_that_keeps_failing_is_recorded_against_its_answer(
+    student: ScriptedChatModel, context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ted.memory.index import QUERY_ATTEMPTS, VectorIndex
+
+    await _learn(context, ["elsewhere"])
+    queries: list[int] = []
+
+    def broken(*args: object, **kwargs: object) -> None:
+        queries.append(1)
+        raise RuntimeError("Error creating hnsw segment reader: Nothing found on disk")
+
+    monkeypatch.setattr(VectorIndex, "_get", lambda self: type("Broken", (), {"query": broken})())
+    output = await answer_items(ITEMS, context)
+
+    failed = [a for a in output["answers"] if a["error"]]
+    assert {a["condition"] for a in failed} == {"library"} and len(failed) == len(ITEMS)
+    assert all("Nothing found on disk" in (a["error"] or "") and not a["correct"] for a in failed)
+    assert all(a["error"] is None for a in output["answers"] if a["condition"] == "baseline")
+    assert len(queries) == QUERY_ATTEMPTS * len(ITEMS), "each search was tried again before giving up"
+    assert [e["stage"] for e in output["errors"]] == ["retrieve"] * len(ITEMS)

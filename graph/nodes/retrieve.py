@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from ted.graph.admission import admit_item, image_source
 from ted.graph.context import Context
 from ted.graph.library import open_library
-from ted.graph.state import InjectedExperience, ItemState, SolveState
+from ted.graph.state import ErrorRecord, InjectedExperience, ItemState, SolveState
 from ted.tasks import Item, prepare_image
 
 
@@ -33,23 +33,35 @@ def _admit_and_prepare(raw: object, context: Context, *, require_answer: bool) -
     return item, images
 
 
-async def _retrieve(item: Item, context: Context, *, exclude_own: bool) -> list[InjectedExperience]:
+async def _retrieve(
+    item: Item, context: Context, *, exclude_own: bool
+) -> tuple[list[InjectedExperience], list[ErrorRecord]]:
+    """The experiences to inject, and the failure of a search that failed again after its retries.
+
+    A failed search is recorded against the item, which goes on without experiences: one broken
+    query must not stop a run of hundreds of items.
+    """
+    from ted.memory import LibraryError
     from ted.memory import retrieve as retrieve_experiences
 
     store = await open_library(context)
-    found = await retrieve_experiences(
-        store,
-        query_text(item),
-        k=context.k,
-        token_budget=context.token_budget,
-        exclude_items=[item.id] if exclude_own else [],
-        utility_weight=context.utility_weight,
-        min_similarity=context.min_similarity,
-    )
-    return [
+    try:
+        found = await retrieve_experiences(
+            store,
+            query_text(item),
+            k=context.k,
+            token_budget=context.token_budget,
+            exclude_items=[item.id] if exclude_own else [],
+            utility_weight=context.utility_weight,
+            min_similarity=context.min_similarity,
+        )
+    except LibraryError as exc:
+        return [], [ErrorRecord(item_id=item.id, stage="retrieve", kind="library", message=str(exc))]
+    injected = [
         InjectedExperience(label=f"E{n}", id=s.experience.id, text=s.experience.text, similarity=s.similarity)
         for n, s in enumerate(found, start=1)
     ]
+    return injected, []
 
 
 async def retrieve(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -57,8 +69,8 @@ async def retrieve(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any
     item, images = await asyncio.to_thread(
         _admit_and_prepare, state["item"], runtime.context, require_answer=True
     )
-    injected = await _retrieve(item, runtime.context, exclude_own=False)
-    return {"item": item.model_dump(mode="json"), "images": images, "injected": injected}
+    injected, errors = await _retrieve(item, runtime.context, exclude_own=False)
+    return {"item": item.model_dump(mode="json"), "images": images, "injected": injected, "errors": errors}
 
 
 async def retrieve_for_solve(state: SolveState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -67,6 +79,7 @@ async def retrieve_for_solve(state: SolveState, runtime: Runtime[Context]) -> di
         _admit_and_prepare, state["item"], runtime.context, require_answer=False
     )
     injected: list[InjectedExperience] = []
+    errors: list[ErrorRecord] = []
     if state.get("use_library", True):
-        injected = await _retrieve(item, runtime.context, exclude_own=True)
-    return {"item": item.model_dump(mode="json"), "images": images, "injected": injected}
+        injected, errors = await _retrieve(item, runtime.context, exclude_own=True)
+    return {"item": item.model_dump(mode="json"), "images": images, "injected": injected, "errors": errors}

@@ -33,12 +33,12 @@ async def _attempt(
     spec = model_spec(context, "student", temperature=temperature)
     model = chat_model(context, "student", temperature=temperature)
     messages = student_messages(context, item, images, injected)
-    reply = await call(model, messages, spec=spec, stage="student", item_id=item.id)
+    reply = await call(model, messages, spec=spec, stage="student", item_id=item.id, expect_text=True)
     if reply.message is None:
         failed = Trajectory(
             index=index, response="", answer=None, correct=False, cited=[], error=reply.errors[0]["message"]
         )
-        return {"trajectories": [failed], "errors": reply.errors}
+        return {"trajectories": [failed], "errors": reply.errors, "usage": reply.usage}
     answer, correct = grade(item, reply.text)
     trajectory = Trajectory(
         index=index,

@@ -21,10 +21,11 @@ async def teacher(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]
     item = admitted(state["item"])
     spec = model_spec(context, "teacher")
     messages = teacher_messages(context, item, state.get("images", []))
-    reply = await call(chat_model(context, "teacher"), messages, spec=spec, stage="teacher", item_id=item.id)
+    model = chat_model(context, "teacher")
+    reply = await call(model, messages, spec=spec, stage="teacher", item_id=item.id, expect_text=True)
     if reply.message is None:
         failed = TeacherSolution(response="", answer=None, correct=False, error=reply.errors[0]["message"])
-        return {"teacher": failed, "errors": reply.errors}
+        return {"teacher": failed, "errors": reply.errors, "usage": reply.usage}
     answer, correct = grade(item, reply.text)
     solution = TeacherSolution(response=reply.text, answer=answer, correct=correct, error=None)
     return {"teacher": solution, "usage": reply.usage}
