@@ -66,6 +66,7 @@ ENDPOINT_SETTINGS = (
 )
 # Settings a distillation report lists (the rest is in summary.json's record of the run).
 REPORTED_SETTINGS = (
+    "scoring",
     "rollouts",
     "student_temperature",
     "teacher_temperature",

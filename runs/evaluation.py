@@ -37,6 +37,7 @@ DEFAULT_TRAIN_SIZE = 100
 DEFAULT_REPEAT_TEMPERATURE = 0.7
 SHOWN_ERRORS = 10
 REPORTED_SETTINGS = (
+    "scoring",
     "solve_temperature",
     "k",
     "token_budget",

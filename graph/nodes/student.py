@@ -39,7 +39,7 @@ async def _attempt(
             index=index, response="", answer=None, correct=False, cited=[], error=reply.errors[0]["message"]
         )
         return {"trajectories": [failed], "errors": reply.errors}
-    answer, correct = grade(item, reply.text)
+    answer, correct = await grade(item, reply.text, context.scoring)
     trajectory = Trajectory(
         index=index,
         response=reply.text,
