@@ -15,10 +15,9 @@ def grade_sync(item: Item, response: str, scoring: Scoring = "official") -> Verd
     return grade_response(item.benchmark, response, item.answer, item.options, scoring=scoring)
 
 
-async def grade(item: Item, response: str, scoring: Scoring = "official") -> tuple[str | None, bool]:
-    """The answer the scorer reads in ``response`` and whether it is right.
+async def grade(item: Item, response: str, scoring: Scoring = "official") -> Verdict:
+    """The verdict on ``response``: the answer read, whether it is right, how it was reached.
 
     Runs in a thread: a comparison may wait on the bounded latex2sympy worker.
     """
-    verdict = await asyncio.to_thread(grade_sync, item, response, scoring)
-    return verdict.answer, verdict.correct
+    return await asyncio.to_thread(grade_sync, item, response, scoring)

@@ -274,6 +274,8 @@ class Evaluation:
             library_accuracy=accuracy.get("library"),
             baseline_accuracy=accuracy.get("baseline"),
             experiences_injected=len({e for a in answers for e in a["injected"]}),
+            guessed_answers=sum(bool(a.get("guessed")) for a in answers),
+            timed_out_answers=sum(bool(a.get("timed_out")) for a in answers),
             costs=cost_report(
                 output["usage"], self.prices, embedding_model=store.embedding_model, embedding_tokens=embedded
             ),

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from ted.graph import Context
+from ted.graph.errors import ConfigurationError
+from ted.graph.grading import grade
 from ted.tasks import (
     Item,
     answer_instruction,
@@ -19,6 +22,7 @@ from ted.tasks import (
     score_answer,
 )
 from ted.tasks.scoring import DEFAULT_TIMEOUT, grade_response
+from ted.tasks.scoring.printed_eval import Refused, evaluate_printed
 
 COLOURS = ["red", "green", "blue", "yellow"]
 FIVE = ["1", "2", "3", "4", "5"]
@@ -232,3 +236,38 @@ def test_render_prompt_puts_the_instruction_where_the_benchmark_does() -> None:
     generic = Item(id="2", question="How many?", answer="12")
     assert render_prompt(generic).startswith("How many?\n")
     assert render_prompt(generic).endswith(answer_instruction("generic", has_options=False))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('true')",
+        "(1).__class__",
+        "open('x')",
+        "[x for x in (1, 2)]",
+        "lambda: 1",
+        "'text'",
+        "E",
+        "oo",
+    ],
+)
+def test_printed_expressions_are_never_evaluated_beyond_numbers(text: str) -> None:
+    with pytest.raises(Refused):
+        evaluate_printed(text)
+
+
+def test_printed_expressions_evaluate_as_python_would_with_math_names() -> None:
+    assert evaluate_printed("sqrt(2)/2") == pytest.approx(0.7071, abs=1e-4)
+    assert evaluate_printed("4*pi") == pytest.approx(12.566, abs=1e-3)
+    assert evaluate_printed("4**1000") == 2**2000
+    assert evaluate_printed("(1, -2.5)") == (1, -2.5)
+    assert evaluate_printed("factorial(5) > 100") is True
+
+
+async def test_grading_in_the_graph_uses_the_runs_scoring() -> None:
+    item = Item(id="1", question="Mass?", answer="5", benchmark="mathvision")
+    response = r"The mass is \boxed{5 \mathrm{~kg}}"
+    assert await grade(item, response) == (r"5\mathrm{~kg}", False)
+    assert await grade(item, response, Context(scoring="lenient").scoring) == (r"5\mathrm{~kg}", True)
+    with pytest.raises(ConfigurationError, match="scoring must be official or lenient"):
+        Context(scoring="strict")  # type: ignore[arg-type]
