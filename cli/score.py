@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -11,6 +11,8 @@ from ted.cli.options import scoring_option
 
 if TYPE_CHECKING:
     from ted.runs.rescoring import GroupAccuracy, ScoreResult
+    from ted.tasks import DatasetFormat
+    from ted.tasks.scoring import Scoring
 
 _FORMATS = ["mathvision", "visualpuzzles", "jsonl"]
 
@@ -113,9 +115,9 @@ def score(
             result = score_responses(
                 responses,
                 data,
-                format=dataset_format,  # type: ignore[arg-type]
+                format=cast("DatasetFormat | None", dataset_format),
                 split=split,
-                scoring=scoring or "official",  # type: ignore[arg-type]
+                scoring=cast("Scoring", scoring or "official"),
                 seed=seed,
                 on_item=lambda _: progress.advance(task),
             )

@@ -267,7 +267,9 @@ def test_printed_expressions_evaluate_as_python_would_with_math_names() -> None:
 async def test_grading_in_the_graph_uses_the_runs_scoring() -> None:
     item = Item(id="1", question="Mass?", answer="5", benchmark="mathvision")
     response = r"The mass is \boxed{5 \mathrm{~kg}}"
-    assert await grade(item, response) == (r"5\mathrm{~kg}", False)
-    assert await grade(item, response, Context(scoring="lenient").scoring) == (r"5\mathrm{~kg}", True)
+    official = await grade(item, response)
+    assert (official.answer, official.correct) == (r"5\mathrm{~kg}", False)
+    lenient = await grade(item, response, Context(scoring="lenient").scoring)
+    assert (lenient.answer, lenient.correct) == (r"5\mathrm{~kg}", True)
     with pytest.raises(ConfigurationError, match="scoring must be official or lenient"):
         Context(scoring="strict")  # type: ignore[arg-type]
