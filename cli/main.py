@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "distill": "ted.cli.distill:distill",
     "eval": "ted.cli.evaluate:evaluate",
     "solve": "ted.cli.solve:solve",
+    "score": "ted.cli.score:score",
     "demo": "ted.cli.demo:demo",
 }
 

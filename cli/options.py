@@ -107,11 +107,22 @@ def teacher_options(command: F) -> F:
     )
 
 
+def scoring_option(command: F) -> F:
+    """``--scoring official|lenient``."""
+    return click.option(
+        "--scoring",
+        type=click.Choice(["official", "lenient"]),
+        help="How answers are graded: each benchmark's official harness (the default), or lenient "
+        "(also answers math-verify finds equivalent).",
+    )(command)
+
+
 def run_options(command: F) -> F:
-    """``--set``, ``--prices``, ``--report-dir``, ``--no-preflight`` and ``--json``."""
+    """``--scoring``, ``--set``, ``--prices``, ``--report-dir``, ``--no-preflight`` and ``--json``."""
     return _apply(
         command,
         [
+            scoring_option,
             click.option(
                 "--set",
                 "settings",

@@ -185,6 +185,14 @@ class Context:
     max_new_experiences: int = _from_env("max_new_experiences", 2, "New experiences one reflection may add")
     max_words: int = _from_env("max_words", 40, "Longest experience, in words, before compress rewrites it")
 
+    # Grading.
+    scoring: Literal["official", "lenient"] = _from_env(
+        "scoring",
+        "official",
+        "How answers are graded: 'official' (each benchmark's own harness, verdict for verdict) or "
+        "'lenient' (also answers that math-verify finds equivalent)",
+    )
+
     # Retrieval.
     k: int = _from_env("k", 5, "Most experiences injected into the student's prompt")
     token_budget: int = _from_env("token_budget", 600, "Token budget of the injected experiences")
@@ -305,6 +313,8 @@ class Context:
             problems.append(f"tool_mode must be auto, tools or json, not {self.tool_mode!r}")
         if self.reflect_on not in ("mistakes", "always"):
             problems.append(f"reflect_on must be mistakes or always, not {self.reflect_on!r}")
+        if self.scoring not in ("official", "lenient"):
+            problems.append(f"scoring must be official or lenient, not {self.scoring!r}")
         for name, (low, high) in _BOUNDS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):

@@ -58,6 +58,10 @@ class Trajectory(TypedDict):
     """Labels of injected experiences the student said it used."""
     error: str | None
     """Set when the model call failed; such attempts are not graded."""
+    guessed: NotRequired[bool]
+    """The answer is the official harness's random guess for an unreadable response (VisualPuzzles)."""
+    timed_out: NotRequired[bool]
+    """A comparison missed its deadline and counted as not equal."""
 
 
 class TeacherSolution(TypedDict):

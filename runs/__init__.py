@@ -7,6 +7,8 @@
   bootstrap intervals and the paired test. Returns an `EvaluationResult`. Answers are kept as they
   arrive; `Evaluation.resume(library)` continues a stopped evaluation without asking them again.
 - `solve(item, context)`: one answer, with the experiences it was given. Returns a `SolveResult`.
+- `score_responses(responses, data, scoring=)`: accuracy of a JSONL file of responses on a dataset,
+  overall, per category and level (MathVision: also as MATH-V prints it). Returns a `ScoreResult`.
 - `Demo` / `run_demo`: the whole pipeline offline on synthetic puzzles and simulated models.
 
 Every result writes its report folder (``summary.json``, ``report.md``, charts) with `write_report`.
@@ -31,6 +33,7 @@ from ted.runs.distillation import DistillRun, distill, resume
 from ted.runs.errors import EvaluationStopped, NothingToEvaluate, RunError, RunStopped
 from ted.runs.evaluation import Evaluation, evaluate, held_out_split
 from ted.runs.records import all_runs
+from ted.runs.rescoring import ScoreResult, score_responses
 from ted.runs.results import DemoResult, DistillResult, EvaluationResult, SolveResult
 from ted.runs.solving import solve
 
@@ -47,6 +50,7 @@ __all__ = [
     "PriceTable",
     "RunError",
     "RunStopped",
+    "ScoreResult",
     "SolveResult",
     "all_runs",
     "distill",
@@ -55,5 +59,6 @@ __all__ = [
     "load_prices",
     "resume",
     "run_demo",
+    "score_responses",
     "solve",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -38,6 +38,10 @@ class Answer(TypedDict):
     """Ids of the injected experiences the student said it used."""
     error: str | None
     """Set when the model call failed after its retries; such answers are not graded."""
+    guessed: NotRequired[bool]
+    """The answer is the official harness's random guess for an unreadable response."""
+    timed_out: NotRequired[bool]
+    """A comparison missed its deadline and counted as wrong."""
 
 
 class Answers(TypedDict):
@@ -87,6 +91,8 @@ def _answer(item: Item, condition: Condition, repeat: int, output: dict[str, Any
         injected=[experience["id"] for experience in injected],
         cited=[ids_by_label[label] for label in trajectory["cited"] if label in ids_by_label],
         error=trajectory["error"],
+        guessed=bool(trajectory.get("guessed")),
+        timed_out=bool(trajectory.get("timed_out")),
     )
 
 

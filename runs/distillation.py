@@ -56,6 +56,7 @@ NoteHandler = Callable[[str], None]
 SHOWN_ERRORS = 10
 # Settings a distillation report lists (the rest is in summary.json's record of the run).
 REPORTED_SETTINGS = (
+    "scoring",
     "rollouts",
     "student_temperature",
     "teacher_temperature",

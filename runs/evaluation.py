@@ -45,6 +45,7 @@ DEFAULT_TRAIN_SIZE = 100
 DEFAULT_REPEAT_TEMPERATURE = 0.7
 SHOWN_ERRORS = 10
 REPORTED_SETTINGS = (
+    "scoring",
     "solve_temperature",
     "k",
     "token_budget",
@@ -389,6 +390,8 @@ class Evaluation:
             library_accuracy=accuracy.get("library"),
             baseline_accuracy=accuracy.get("baseline"),
             experiences_injected=len({e for a in answers for e in a["injected"]}),
+            guessed_answers=sum(bool(a.get("guessed")) for a in answers),
+            timed_out_answers=sum(bool(a.get("timed_out")) for a in answers),
             costs=cost_report(
                 output["usage"], self.prices, embedding_model=store.embedding_model, embedding_tokens=embedded
             ),

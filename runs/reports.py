@@ -116,6 +116,21 @@ def distill_markdown(summary: DistillResult) -> str:
     )
 
 
+def _scoring_note(s: EvaluationResult) -> str:
+    """Which scoring graded the answers, and how many verdicts were guesses or timed out."""
+    scoring = s.settings.get("scoring", "official")
+    note = f"Answers were graded with the **{scoring}** scoring"
+    note += " (each benchmark's own harness)." if scoring == "official" else " (math-verify equivalence)."
+    if s.guessed_answers:
+        note += (
+            f" {s.guessed_answers} unreadable answers were scored by the official harness's random "
+            "guess (seeded)."
+        )
+    if s.timed_out_answers:
+        note += f" {s.timed_out_answers} answer comparisons timed out and counted as wrong."
+    return note + "\n\n"
+
+
 def eval_markdown(summary: EvaluationResult) -> str:
     """The Markdown report of an evaluation."""
     s = summary
@@ -189,6 +204,7 @@ def eval_markdown(summary: EvaluationResult) -> str:
         f"{table(['', ''], overview)}\n\n"
         f"## Accuracy\n\n{accuracy}\n\n{comparison}\n"
         f"{s.experiences_injected} distinct experiences were injected at least once.\n\n"
+        f"{_scoring_note(s)}"
         f"![Accuracy per category]({CATEGORIES_FILE})\n\n"
         f"## Per category\n\n{categories}\n\n"
         f"## Contamination\n\n{contamination}\n"

@@ -188,6 +188,12 @@ class EvaluationResult(BaseModel):
     library_accuracy: float | None
     baseline_accuracy: float | None
     experiences_injected: int = Field(description="Distinct experiences injected at least once.")
+    guessed_answers: int = Field(
+        default=0, description="Unreadable answers scored by the official harness's random guess."
+    )
+    timed_out_answers: int = Field(
+        default=0, description="Answers whose comparison missed its deadline and counted as wrong."
+    )
     costs: CostReport
     error_counts: dict[str, int]
     errors: list[dict[str, Any]]

@@ -77,6 +77,9 @@ def _candidates(folder: Path) -> list[Path]:
 def _detect(files: list[Path], folder: Path) -> DatasetFormat:
     found = {file: sniff_format(file) for file in files}
     formats = {value for value in found.values() if value is not None}
+    if formats == {"mathvision", "jsonl"}:
+        # The MATH-V repository keeps gpt4v-captions.jsonl beside test.jsonl in data/.
+        return "mathvision"
     if len(formats) == 1:
         return formats.pop()
     if not formats:
@@ -139,6 +142,8 @@ def locate(path: Path, format: DatasetFormat | None = None, split: str | None = 
         files = _candidates(path)
         if format is None:
             format = _detect(files, path)
+        if format == "mathvision":
+            files = [file for file in files if sniff_format(file) == "mathvision"]
         elif format == "jsonl":
             files = [file for file in files if file.suffix == ".jsonl"]
         else:
@@ -154,4 +159,17 @@ def locate(path: Path, format: DatasetFormat | None = None, split: str | None = 
             raise DatasetError(
                 "cannot tell the dataset format from the columns; pass the format explicitly", file=path
             )
-    return _pick_split(format, [path], split, path.parent)
+    return _pick_split(format, [path], split, _file_root(path, format))
+
+
+def _file_root(path: Path, format: DatasetFormat) -> Path:
+    """The folder a single file's image paths live in.
+
+    The MATH-V repository keeps data/test.jsonl with ``images/1.jpg`` paths relative to the repository
+    root, so a MathVision file inside a ``data`` folder whose parent has ``images/`` belongs to that
+    parent.
+    """
+    parent = path.parent
+    if format == "mathvision" and parent.name == "data" and (parent.parent / "images").is_dir():
+        return parent.parent
+    return parent

@@ -76,7 +76,7 @@ def _eval_summary(tmp_path: Path) -> EvaluationResult:
         models=MODELS,
         dataset=DATASET,
         library=LIBRARY,
-        settings={"repeats": 1},
+        settings={"scoring": "official", "repeats": 1},
         contamination=Contamination(guard=True, runs_checked=1, training_ids=10, removed=[]),
         conditions=conditions,
         categories=categories,
@@ -84,6 +84,7 @@ def _eval_summary(tmp_path: Path) -> EvaluationResult:
         library_accuracy=conditions[0].accuracy.estimate,
         baseline_accuracy=conditions[1].accuracy.estimate,
         experiences_injected=1,
+        guessed_answers=3,
         costs=cost_report([], PriceTable()),
         error_counts={"student: timeout": 1},
         errors=[{"item_id": "i9", "stage": "student", "kind": "timeout", "message": "no answer in 120 s"}],
@@ -131,6 +132,8 @@ def test_eval_report_names_what_a_reader_needs(tmp_path: Path) -> None:
         "| even | 5 |",
         "contamination guard was on",
         "`i9` (student, timeout)",
+        "graded with the **official** scoring",
+        "3 unreadable answers were scored by the official harness's random guess",
     ):
         assert expected in markdown, expected
     assert "SIMULATED" not in markdown
@@ -247,3 +250,21 @@ def test_eval_progress_prints_quarters() -> None:
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 4
     assert lines[-1] == "evaluated 4/4 answers · library 1.00 · baseline 1.00"
+
+
+def test_answers_carry_guesses_and_timeouts_from_the_grader() -> None:
+    from ted.runs.answers import _answer
+    from ted.tasks import Item
+
+    item = Item(id="p1", question="Which?", answer="A", benchmark="visualpuzzles")
+    trajectory = {
+        "index": 0,
+        "response": "no idea",
+        "answer": "C",
+        "correct": False,
+        "cited": [],
+        "error": None,
+        "guessed": True,
+    }
+    answer = _answer(item, "baseline", 0, {"trajectories": [trajectory], "injected": []})
+    assert (answer["guessed"], answer["timed_out"]) == (True, False)

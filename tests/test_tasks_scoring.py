@@ -1,10 +1,18 @@
-"""Table-driven scoring cases, written from each benchmark's official rules (MATH-V evaluate.py and
-utils.py; VisualPuzzles' lmms-eval utils.py) and from the generic format's documented rules."""
+"""Table-driven scoring cases: MathVision and VisualPuzzles against verdicts recorded from their
+official harnesses (tests/data/official_scoring_cases.json), the generic format against its documented
+rules, and the lenient scoring."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from ted.graph import Context
+from ted.graph.errors import ConfigurationError
+from ted.graph.grading import grade
 from ted.tasks import (
     Item,
     answer_instruction,
@@ -13,97 +21,66 @@ from ted.tasks import (
     render_prompt,
     score_answer,
 )
+from ted.tasks.scoring import DEFAULT_TIMEOUT, grade_response
+from ted.tasks.scoring.printed_eval import Refused, evaluate_printed
 
-FIVE = ["1", "2", "3", "4", "5"]  # MathVision multiple choice: C is "3"
-IN_IMAGE = ["A", "B", "C", "D", "E"]  # MathVision options drawn in the image
-FRACTIONS = [r"$\frac{1}{2}$", r"$\frac{1}{3}$", r"$\frac{1}{4}$", r"$\frac{1}{5}$", r"$\frac{1}{6}$"]
-PIECES = ["32", "35", "37", "40"]
 COLOURS = ["red", "green", "blue", "yellow"]
+FIVE = ["1", "2", "3", "4", "5"]
+IN_IMAGE = ["A", "B", "C", "D", "E"]  # MathVision options drawn in the image
+PIECES = ["32", "35", "37", "40"]
 
-MATHVISION = [
-    # boxed letters and the last \boxed{}
-    ("boxed letter", r"The shaded part is \boxed{C}.", "C", FIVE, True),
-    ("boxed lowercase letter", r"\boxed{c}", "C", FIVE, True),
-    ("boxed wrong letter", r"\boxed{D}", "C", FIVE, False),
-    ("letter in text inside box", r"\boxed{\text{(C)}}", "C", FIVE, True),
-    ("last of several boxes wins", r"First \boxed{A}, but checking again \boxed{C}", "C", FIVE, True),
-    ("an earlier right box does not count", r"\boxed{C} ... no, rather \boxed{A}", "C", FIVE, False),
-    # option text instead of the letter
-    ("option text instead of letter", r"The count is \boxed{3}", "C", FIVE, True),
-    ("wrong option text", r"\boxed{4}", "C", FIVE, False),
-    ("LaTeX option text", r"\boxed{\frac{1}{3}}", "B", FRACTIONS, True),
-    ("decimal for LaTeX option text", r"\boxed{0.33}", "B", FRACTIONS, True),
-    ("options drawn in the image", r"\boxed{D}", "D", IN_IMAGE, True),
-    ("options drawn in the image, wrong", r"\boxed{E}", "D", IN_IMAGE, False),
-    # letter rules of evaluate.py
-    ("ends with ' X.'", "Comparing all five figures, the answer is C.", "C", FIVE, True),
-    ("ends with ' (X).'", "So we pick (C).", "C", FIVE, True),
-    ("starts with 'X' line", "C\nBecause the triangle is half the square.", "C", FIVE, True),
-    ("starts with '(X)' line", "(C)\nThe square has area 3.", "C", FIVE, True),
-    # "The answer is" family
-    ("the answer is a number", "The answer is 12", "12", None, True),
-    ("the final answer is, cut at sentence end", "The final answer is 7. Hope this helps.", "7", None, True),
-    ("the correct answer is, first line only", "so the correct answer is 8\nDone.", "8", None, True),
-    ("the answer should be", "Hence the answer should be 9", "9", None, True),
-    ("number after the last 'is '", "Adding the sides, the perimeter is 24.", "24", None, True),
-    ("no answer given", "I cannot determine it from the figure.", "12", None, False),
-    ("empty response", "", "12", None, False),
-    # fractions vs decimals
-    ("decimal vs integer", r"\boxed{12.0}", "12", None, True),
-    ("fraction vs decimal", r"\boxed{\frac{1}{2}}", "0.5", None, True),
-    ("decimal vs LaTeX fraction", r"\boxed{0.5}", r"$\frac{1}{2}$", None, True),
-    ("a/b vs frac", r"\boxed{1/2}", r"\frac{1}{2}", None, True),
-    ("dfrac vs decimal", r"\boxed{\dfrac{3}{4}}", "0.75", None, True),
-    ("2-decimal rounding of 1/3", r"\boxed{0.33}", r"$\frac{1}{3}$", None, True),
-    ("1 decimal is not enough", r"\boxed{0.3}", r"\frac{1}{3}", None, False),
-    ("frac without braces", r"\boxed{\frac12}", "0.5", None, True),
-    # roots, pi, signs
-    ("same sqrt expression", r"\boxed{2\sqrt{3}}", r"2\sqrt{3}", None, True),
-    ("decimal of sqrt", r"\boxed{3.46}", r"$2\sqrt{3}$", None, True),
-    ("sqrt without braces", r"\boxed{\sqrt3}", r"\sqrt{3}", None, True),
-    ("sqrt of fraction answer", r"\boxed{\frac{\sqrt{6}}{6}}", r"$\frac{\sqrt{6}}{6}$", None, True),
-    ("pi multiple", r"\boxed{4\pi}", r"4\pi", None, True),
-    ("decimal of pi multiple", r"\boxed{12.57}", r"$4\pi$", None, True),
-    ("negative", r"\boxed{-3}", "-3", None, True),
-    ("sign matters", r"\boxed{3}", "-3", None, False),
-    # degrees, units, percent, equations
-    ("degrees ^\\circ", r"The angle is \boxed{30^\circ}", "30", None, True),
-    ("degree sign", r"\boxed{30°}", "30", None, True),
-    ("unit in \\text", r"\boxed{12\text{ cm}}", "12", None, True),
-    ("squared unit", r"\boxed{48 cm^2}", "48", None, True),
-    ("percent", r"\boxed{50\%}", "50", None, True),
-    ("value after =", r"\boxed{x = 5}", "5", None, True),
-    ("value after \\approx", r"\boxed{\pi \approx 3.14}", "3.14", None, True),
-    ("thousands separator", r"\boxed{1,000}", "1000", None, True),
-    # tuples and ratios
-    ("tuple", r"\boxed{(1, 2)}", "(1,2)", None, True),
-    ("tuple rounded to 2 decimals", r"\boxed{(1.004, 2)}", "(1,2)", None, True),
-    ("different tuple", r"\boxed{(1, 3)}", "(1,2)", None, False),
-    ("ratio text", r"\boxed{1:2}", "1:2", None, True),
-]
+# Expected verdicts of MathVision and VisualPuzzles were obtained by running the official harnesses
+# themselves on each case (see the file's "provenance"); every case names where it comes from.
+OFFICIAL = json.loads((Path(__file__).parent / "data" / "official_scoring_cases.json").read_text())["cases"]
+# Official runs that gave no verdict in 60 s: ours must stop at its deadline and count them wrong.
+HOSTILE_TIMEOUT = 3.0
 
-VISUALPUZZLES = [
-    ("Answer: (X)", "The pattern alternates.\nAnswer: (B)", "B", None, True),
-    ("Answer: X", "Answer: B", "B", None, True),
-    ("Answer: wrong letter", "Answer: C", "B", None, False),
-    ("Final Answer loses to Answer", "Final Answer: A\nAnswer: B", "B", None, True),
-    ("Final Answer alone", "Final Answer: B", "B", None, True),
-    ("last Answer wins", "Answer: A ... on second thought. Answer: B", "B", None, True),
-    ("several candidate letters in parentheses", "Not (A), not (C); the fit is (D)", "D", None, True),
-    ("X)", "I choose B) because it rotates", "B", None, True),
-    ("{X}", "The result is {C}", "C", None, True),
-    ("$X$", "The result is $D$", "D", None, True),
-    ("' X.'", "I think it is B.", "B", None, True),
-    ("bare short letter", "B", "B", None, True),
-    ("bare short lowercase letter", "b", "B", None, True),
-    ("letter outside A-D", "Answer: E", "B", None, False),
-    ("unparseable is wrong, never guessed", "I have no idea", "B", None, False),
-    ("option text appearing last", "Counting the path, he eats 37 pieces", "C", PIECES, True),
-    ("answer: option text", "so the answer: 35", "B", PIECES, True),
-    ("official quirk: first letter after 'Answer:'", "Answer: Based on the figure, (C)", "C", None, False),
-    ("official quirk: 'Answer:' is case-sensitive", "ANSWER: C is right", "C", None, False),
-    ("markdown around Answer falls back to (X)", "**Answer:** (A)", "A", None, True),
-]
+
+def _official_cases() -> list[object]:
+    return [
+        pytest.param(case, id=f"{case['benchmark']} {number}: {case['source']}")
+        for number, case in enumerate(OFFICIAL)
+    ]
+
+
+@pytest.mark.parametrize("case", _official_cases())
+def test_official_scoring_matches_the_official_harness(case: dict[str, Any]) -> None:
+    official = case["official"]
+    options = case["options"] if case["benchmark"] == "visualpuzzles" else case["options"] or None
+    timeout = HOSTILE_TIMEOUT if official.get("outcome") else DEFAULT_TIMEOUT
+    verdict = grade_response(case["benchmark"], case["response"], case["answer"], options, timeout=timeout)
+    if official.get("outcome"):
+        assert verdict.timed_out and not verdict.correct
+    elif official.get("guess"):
+        assert verdict.guessed
+        assert extract_answer(case["benchmark"], case["response"], options) is None
+    else:
+        assert verdict.correct is official["correct"]
+        assert not verdict.guessed and not verdict.timed_out
+        read = official["read"]
+        expected = (read or None) if case["benchmark"] == "mathvision" else read.upper()
+        assert verdict.answer == expected
+
+
+def test_every_listed_deviation_has_official_cases() -> None:
+    sources = {case["source"] for case in OFFICIAL}
+    for deviation in (
+        "unit \\mathrm{~kg}",
+        "unit cm^2",
+        "unit ft",
+        "degrees",
+        "raw ground truth",
+        "option value raw",
+        "\\text{(E)} then a number",
+        "ratio option read as division",
+        "exponent above 1000",
+        "tuple rounding",
+        "option text case kept",
+        "unreadable answer guessed",
+    ):
+        assert any(deviation in source for source in sources), deviation
+    assert len(OFFICIAL) >= 150
+
 
 GENERIC = [
     ("Answer: X", "The bar is tallest.\nAnswer: C", "C", COLOURS, True),
@@ -146,25 +123,15 @@ GENERIC = [
 ]
 
 
-def _cases(benchmark: str, table: list[tuple[str, str, str, list[str] | None, bool]]) -> list[object]:
-    return [
-        pytest.param(benchmark, response, answer, options, expected, id=f"{benchmark}: {name}")
-        for name, response, answer, options, expected in table
-    ]
-
-
 @pytest.mark.parametrize(
-    ("benchmark", "response", "answer", "options", "expected"),
-    _cases("mathvision", MATHVISION) + _cases("visualpuzzles", VISUALPUZZLES) + _cases("generic", GENERIC),
+    ("response", "answer", "options", "expected"),
+    [
+        pytest.param(response, answer, options, expected, id=name)
+        for name, response, answer, options, expected in GENERIC
+    ],
 )
-def test_score_answer(
-    benchmark: str, response: str, answer: str, options: list[str] | None, expected: bool
-) -> None:
-    assert score_answer(benchmark, response, answer, options) is expected
-
-
-def test_there_are_enough_cases() -> None:
-    assert len(MATHVISION) + len(VISUALPUZZLES) + len(GENERIC) >= 60
+def test_generic_scoring(response: str, answer: str, options: list[str] | None, expected: bool) -> None:
+    assert score_answer("generic", response, answer, options) is expected
 
 
 @pytest.mark.parametrize(
@@ -172,7 +139,7 @@ def test_there_are_enough_cases() -> None:
     [
         ("mathvision", r"so \boxed{\frac{1}{2}} square units", None, r"\frac{1}{2}"),
         ("mathvision", "The answer is C.", FIVE, "c"),
-        ("mathvision", r"\boxed{12\text{ cm}}", None, "12"),
+        ("mathvision", r"\boxed{12\text{ cm}}", None, "12{cm}"),
         ("mathvision", "", None, None),
         ("visualpuzzles", "Answer: (C)", None, "C"),
         ("visualpuzzles", "no letter here at all", None, None),
@@ -187,9 +154,50 @@ def test_extract_answer_reports_what_the_scorer_read(
     assert extract_answer(benchmark, response, options) == expected
 
 
-def test_scoring_is_deterministic_for_unparseable_visualpuzzles_answers() -> None:
-    results = {score_answer("visualpuzzles", "hmm", letter) for letter in "ABCD" for _ in range(20)}
-    assert results == {False}
+def test_the_official_visualpuzzles_guess_is_seeded_and_reported() -> None:
+    verdicts = [grade_response("visualpuzzles", f"no idea {n}", "A") for n in range(40)]
+    assert all(v.guessed and v.answer in "ABCD" for v in verdicts)
+    assert {v.answer for v in verdicts} == set("ABCD")  # a guess, not a constant
+    again = [grade_response("visualpuzzles", f"no idea {n}", "A") for n in range(40)]
+    assert again == verdicts
+    other_seed = [grade_response("visualpuzzles", f"no idea {n}", "A", seed=1) for n in range(40)]
+    assert [v.answer for v in other_seed] != [v.answer for v in verdicts]
+
+
+@pytest.mark.parametrize(
+    ("benchmark", "response", "answer", "options"),
+    [
+        pytest.param("mathvision", r"\boxed{5 \mathrm{~kg}}", "5", None, id="mathvision unit"),
+        pytest.param(
+            "mathvision",
+            r"so the result is $\frac{\sqrt{2}}{2}$",
+            r"$\frac{1}{\sqrt{2}}$",
+            None,
+            id="mathvision no box",
+        ),
+        pytest.param("generic", r"Answer: $2\sqrt{3}$", r"\sqrt{12}", None, id="generic expression"),
+        pytest.param(
+            "visualpuzzles", "I pick red.", "A", ["Red", "Blue", "Green", "Yellow"], id="option text case"
+        ),
+    ],
+)
+def test_lenient_accepts_equivalent_answers_official_rejects(
+    benchmark: str, response: str, answer: str, options: list[str] | None
+) -> None:
+    assert not grade_response(benchmark, response, answer, options).correct
+    assert grade_response(benchmark, response, answer, options, scoring="lenient").correct
+
+
+def test_lenient_never_guesses_and_still_rejects_wrong_answers() -> None:
+    verdict = grade_response("visualpuzzles", "no idea", "A", scoring="lenient")
+    assert (verdict.answer, verdict.correct, verdict.guessed) == (None, False, False)
+    assert not grade_response("mathvision", r"\boxed{\frac{1}{3}}", "0.5", scoring="lenient").correct
+    assert not grade_response("generic", "Answer: 13", "12", scoring="lenient").correct
+
+
+def test_unknown_scoring_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown scoring 'strict'"):
+        grade_response("generic", "Answer: 1", "1", scoring="strict")  # type: ignore[arg-type]
 
 
 def test_unknown_benchmark_is_a_clear_error() -> None:
@@ -228,3 +236,40 @@ def test_render_prompt_puts_the_instruction_where_the_benchmark_does() -> None:
     generic = Item(id="2", question="How many?", answer="12")
     assert render_prompt(generic).startswith("How many?\n")
     assert render_prompt(generic).endswith(answer_instruction("generic", has_options=False))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('true')",
+        "(1).__class__",
+        "open('x')",
+        "[x for x in (1, 2)]",
+        "lambda: 1",
+        "'text'",
+        "E",
+        "oo",
+    ],
+)
+def test_printed_expressions_are_never_evaluated_beyond_numbers(text: str) -> None:
+    with pytest.raises(Refused):
+        evaluate_printed(text)
+
+
+def test_printed_expressions_evaluate_as_python_would_with_math_names() -> None:
+    assert evaluate_printed("sqrt(2)/2") == pytest.approx(0.7071, abs=1e-4)
+    assert evaluate_printed("4*pi") == pytest.approx(12.566, abs=1e-3)
+    assert evaluate_printed("4**1000") == 2**2000
+    assert evaluate_printed("(1, -2.5)") == (1, -2.5)
+    assert evaluate_printed("factorial(5) > 100") is True
+
+
+async def test_grading_in_the_graph_uses_the_runs_scoring() -> None:
+    item = Item(id="1", question="Mass?", answer="5", benchmark="mathvision")
+    response = r"The mass is \boxed{5 \mathrm{~kg}}"
+    official = await grade(item, response)
+    assert (official.answer, official.correct) == (r"5\mathrm{~kg}", False)
+    lenient = await grade(item, response, Context(scoring="lenient").scoring)
+    assert (lenient.answer, lenient.correct) == (r"5\mathrm{~kg}", True)
+    with pytest.raises(ConfigurationError, match="scoring must be official or lenient"):
+        Context(scoring="strict")  # type: ignore[arg-type]

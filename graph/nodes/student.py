@@ -39,14 +39,16 @@ async def _attempt(
             index=index, response="", answer=None, correct=False, cited=[], error=reply.errors[0]["message"]
         )
         return {"trajectories": [failed], "errors": reply.errors, "usage": reply.usage}
-    answer, correct = grade(item, reply.text)
+    verdict = await grade(item, reply.text, context.scoring)
     trajectory = Trajectory(
         index=index,
         response=reply.text,
-        answer=answer,
-        correct=correct,
+        answer=verdict.answer,
+        correct=verdict.correct,
         cited=cited_labels(reply.text, [e["label"] for e in injected]),
         error=None,
+        guessed=verdict.guessed,
+        timed_out=verdict.timed_out,
     )
     return {"trajectories": [trajectory], "usage": reply.usage}
 

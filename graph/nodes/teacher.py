@@ -26,6 +26,8 @@ async def teacher(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]
     if reply.message is None:
         failed = TeacherSolution(response="", answer=None, correct=False, error=reply.errors[0]["message"])
         return {"teacher": failed, "errors": reply.errors, "usage": reply.usage}
-    answer, correct = grade(item, reply.text)
-    solution = TeacherSolution(response=reply.text, answer=answer, correct=correct, error=None)
+    verdict = await grade(item, reply.text, context.scoring)
+    solution = TeacherSolution(
+        response=reply.text, answer=verdict.answer, correct=verdict.correct, error=None
+    )
     return {"teacher": solution, "usage": reply.usage}

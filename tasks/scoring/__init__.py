@@ -1,7 +1,13 @@
-"""Deterministic answer extraction and scoring, following each benchmark's official rules.
+"""Answer extraction and scoring: each benchmark's official harness, or a lenient option.
+
+Scorings (`SCORINGS`): ``official`` (the default) reproduces each benchmark's own harness verdict for
+verdict (MATH-V's evaluation/evaluate.py, lmms-eval's VisualPuzzles task, with its seeded guess for an
+unreadable answer); ``lenient`` also accepts answers math-verify finds equivalent. See the README.
 
 Public API:
-- `score_answer(benchmark, response, answer, options)`: whether a response is correct.
+- `grade_response(benchmark, response, answer, options, scoring=, seed=)`: a `Verdict` (answer read,
+  correct, guessed, timed out).
+- `score_answer(benchmark, response, answer, options, scoring=)`: whether a response is correct.
 - `extract_answer(benchmark, response, options)`: what the scorer read, for reports.
 - `answer_instruction(benchmark, has_options=...)`: how the benchmark asks for the final answer.
 - `format_question(item)`: the question and options as the benchmark's official prompt renders them.
@@ -16,7 +22,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ted.tasks.items import Item
+from ted.tasks.scoring.bounded import DEFAULT_TIMEOUT
 from ted.tasks.scoring.rules import BENCHMARKS, rules_for
+from ted.tasks.scoring.verdict import SCORINGS, Scoring, Verdict, check_scoring
 
 
 def extract_answer(benchmark: str, response: str, options: Sequence[str] | None = None) -> str | None:
@@ -31,20 +39,45 @@ def extract_answer(benchmark: str, response: str, options: Sequence[str] | None 
     return rules_for(benchmark).extract(response, options)
 
 
-def score_answer(benchmark: str, response: str, answer: str, options: list[str] | None = None) -> bool:
-    """Whether ``response`` answers correctly, under ``benchmark``'s rules.
+def grade_response(
+    benchmark: str,
+    response: str,
+    answer: str,
+    options: Sequence[str] | None = None,
+    *,
+    scoring: Scoring = "official",
+    seed: int = 0,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Verdict:
+    """Grade ``response`` under ``benchmark``'s rules.
 
     Args:
         benchmark: ``mathvision``, ``visualpuzzles`` or ``generic``.
         response: The model's full response.
         answer: The ground truth: an option letter for multiple choice, else the answer.
         options: The option texts, when the question has them.
+        scoring: ``official`` or ``lenient``.
+        seed: Seeds the official VisualPuzzles guess for an unreadable answer.
+        timeout: Seconds a latex2sympy or math-verify comparison may take before it counts as unequal.
 
     Raises:
-        ValueError: ``benchmark`` is unknown.
+        ValueError: ``benchmark`` or ``scoring`` is unknown.
+        MissingDependencyError: The scoring's library is not installed.
     """
-    rules = rules_for(benchmark)
-    return rules.is_correct(rules.extract(response, options), answer, options)
+    check_scoring(scoring)
+    return rules_for(benchmark).grade(response, answer, options, scoring=scoring, seed=seed, timeout=timeout)
+
+
+def score_answer(
+    benchmark: str,
+    response: str,
+    answer: str,
+    options: Sequence[str] | None = None,
+    *,
+    scoring: Scoring = "official",
+) -> bool:
+    """Whether ``response`` answers correctly under ``benchmark``'s rules (see `grade_response`)."""
+    return grade_response(benchmark, response, answer, options, scoring=scoring).correct
 
 
 def answer_instruction(benchmark: str, *, has_options: bool) -> str:
@@ -90,10 +123,15 @@ def render_prompt(item: Item) -> str:
 
 __all__ = [
     "BENCHMARKS",
+    "DEFAULT_TIMEOUT",
+    "SCORINGS",
     "PromptParts",
+    "Scoring",
+    "Verdict",
     "answer_instruction",
     "extract_answer",
     "format_question",
+    "grade_response",
     "prompt_parts",
     "render_prompt",
     "score_answer",

@@ -12,6 +12,9 @@ Matching:
   separators and ``\frac{a}{b}`` are read, and a percent sign or a trailing unit word is ignored;
 - anything else: the texts match after Unicode normalisation, case folding, and collapsing spaces and
   surrounding quotes, brackets and end punctuation.
+
+These rules are the format's own, so ``official`` means them; ``lenient`` also accepts a free-form
+answer that math-verify finds equivalent to the ground truth.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from ted.tasks.scoring import bounded
 from ted.tasks.scoring.math_answer import last_boxed
+from ted.tasks.scoring.verdict import Scoring, Verdict
 
 _ANSWER_LINE = re.compile(
     r"\banswer[ \t*_]*[:：][ \t]*(?P<answer>[^\n]*?)[ \t]*$",
@@ -173,3 +178,21 @@ def is_correct(extracted: str | None, answer: str, options: Sequence[str] | None
     if expected_number is not None:
         return False
     return normalize_text(extracted) == normalize_text(answer)
+
+
+def grade(
+    response: str,
+    answer: str,
+    options: Sequence[str] | None = None,
+    *,
+    scoring: Scoring = "official",
+    seed: int = 0,
+    timeout: float = bounded.DEFAULT_TIMEOUT,
+) -> Verdict:
+    """Grade ``response`` under the rules above (and math-verify, when ``lenient``)."""
+    extracted = extract(response, options)
+    correct = is_correct(extracted, answer, options)
+    if correct or scoring != "lenient" or options:
+        return Verdict(extracted, correct)
+    lenient = bounded.lenient_equal((answer,), response, timeout)
+    return Verdict(extracted, lenient.equal, timed_out=lenient.timed_out)

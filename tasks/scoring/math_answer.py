@@ -1,36 +1,16 @@
-r"""Normalise and compare math answers the way the MathVision evaluation does.
+r"""MATH-V's answer normalisation, reimplemented faithfully: ``find_math_answer`` and its helpers.
 
-Follows MATH-V's ``find_math_answer`` and ``is_equal`` (evaluation/utils.py): lowercase, take the
-last ``\boxed{}``, keep what follows the last ``=`` or ``\approx``, drop spacing, ``\text``,
-``\left``/``\right``, degree signs, units and percent signs, normalise ``\frac``, ``\sqrt`` and
-``a/b``; two answers are equal when their texts match, when tuples match element by element after
-rounding to 2 decimals, or when both evaluate to numbers that are equal once rounded to 2 decimals.
-
-Deliberate differences, all in the direction of reading what the model clearly meant:
-``\boxed{}`` is matched with balanced braces instead of a greedy pattern; units inside ``\text{}``
-and unicode ``°``/``π``/``√`` are understood; ``\frac12`` is repaired even without a ``\sqrt``;
-``1,000`` is a thousands separator; and the ground truth goes through the same normalisation as the
-prediction (MATH-V relies on latex2sympy to read raw ground-truth LaTeX; we evaluate without it).
+Follows ``find_math_answer``, ``_strip_string``, ``_fix_fracs``, ``_fix_a_slash_b``,
+``_remove_right_units`` and ``_fix_sqrt`` of MATH-V's evaluation/utils.py, quirks included (the greedy
+``\boxed{`` pattern, ``_fix_fracs`` applied only when the answer has a ``sqrt``, units removed only as
+the literal strings ``m^3``, ``km`` and ``units``): a verdict must be the official one, not a better one.
 """
 
 from __future__ import annotations
 
 import re
 
-from ted.tasks.scoring.expression import evaluate
-
-_UNIT = (
-    r"(?:sq\.?)?(?:mm|cm|dm|km|m|in|inch|inches|ft|feet|foot|yd|yards?|units?|degrees?|deg|rad|radians?"
-    r"|g|kg|l|ml|s|sec|seconds?|min|minutes?|h|hrs?|hours?|days?|years?|cents?|dollars?|euros?)"
-    r"(?:\^\{?[23]\}?|²|³)?"
-)
-_TRAILING_TEXT_GROUP = re.compile(r"(?<=[\d}.)])\\(?:text|mathrm|mbox|textrm|operatorname)\{[^{}]*\}$")
-_TRAILING_UNIT = re.compile(rf"(?<=[\d}}.)]){_UNIT}$")
-_THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
-_INTEGER_FRACTION = re.compile(r"^(-?\d+)/(\d+)$")
-_LETTER_WRAPPERS = [(f"({letter})", letter) for letter in "abcde"] + [
-    (f"{{{letter}}}", letter) for letter in "abcde"
-]
+_BOXED = re.compile(r"oxed{(.*)}", flags=re.S)
 
 
 def last_boxed(text: str) -> str | None:
@@ -50,92 +30,96 @@ def last_boxed(text: str) -> str | None:
     return text[position:]
 
 
-def _fix_sqrt(text: str) -> str:
-    return re.sub(r"\\sqrt(\w)", r"\\sqrt{\1}", text)
+def _fix_fracs(string: str) -> str:
+    # utils.py `_fix_fracs`: brace the one-character numerator/denominator of ``\frac``.
+    substrs = string.split("\\frac")
+    new_str = substrs[0]
+    for substr in substrs[1:]:
+        new_str += "\\frac"
+        if len(substr) > 0 and substr[0] == "{":
+            new_str += substr
+            continue
+        if len(substr) < 2:
+            return string
+        a, b = substr[0], substr[1]
+        if b != "{":
+            new_str += "{" + a + "}{" + b + "}" + substr[2:]
+        else:
+            new_str += "{" + a + "}" + b + substr[2:]
+    return new_str
 
 
-def _fix_fracs(text: str) -> str:
-    text = re.sub(r"\\frac(\d)(\d)", r"\\frac{\1}{\2}", text)
-    text = re.sub(r"\\frac(\d)\{", r"\\frac{\1}{", text)
-    return re.sub(r"\\frac\{([^{}]*)\}(\d)", r"\\frac{\1}{\2}", text)
+def _fix_a_slash_b(string: str) -> str:
+    # utils.py `_fix_a_slash_b`: "3/4" (integers, written plainly) becomes \frac{3}{4}.
+    parts = string.split("/")
+    if len(parts) != 2:
+        return string
+    try:
+        a, b = int(parts[0]), int(parts[1])
+    except ValueError:
+        return string
+    if string != f"{a}/{b}":
+        return string
+    return "\\frac{" + str(a) + "}{" + str(b) + "}"
 
 
-def _strip_units(text: str) -> str:
-    previous = None
-    while previous != text:
-        previous = text
-        text = _TRAILING_TEXT_GROUP.sub("", text)
-        text = _TRAILING_UNIT.sub("", text)
-    return text
+def _fix_sqrt(string: str) -> str:
+    # utils.py `_fix_sqrt`: brace a one-character ``\sqrt`` argument.
+    if "\\sqrt" not in string:
+        return string
+    splits = string.split("\\sqrt")
+    new_string = splits[0]
+    for split in splits[1:]:
+        if len(split) > 0 and split[0] != "{":
+            new_string += "\\sqrt{" + split[0] + "}" + split[1:]
+        else:
+            new_string += "\\sqrt" + split
+    return new_string
 
 
-def clean_math_answer(text: str) -> str:
-    """Normalise one answer (already cut out of a response) for comparison."""
-    text = text.lower().replace("{}", "")
-    boxed = last_boxed(text)
-    answer = boxed if boxed is not None else text
-    closing, opening = answer.find("}"), answer.find("{")
-    if closing != -1 and (opening == -1 or closing < opening):
-        answer = answer.split("}")[0]
-    answer = answer.replace("≈", r"\approx").split("=")[-1].split(r"\approx")[-1]
-
-    for spacing in (" ", "\n", r"\,", r"\;", r"\:", r"\!", r"\quad", r"\displaystyle"):
-        answer = answer.replace(spacing, "")
-    answer = answer.replace("∞", r"\infty").replace(r"+\infty", r"\infty").replace("\\\\", "\\")
-    answer = answer.replace("bmatrix", "pmatrix").replace(r"\left", "").replace(r"\right", "")
-    answer = answer.replace("tfrac", "frac").replace("dfrac", "frac")
-    answer = answer.replace(r"\$", "").replace("$", "")
-    for degree in (r"^{\circ}", r"^\circ", "°", r"\degree", r"\circ"):
-        answer = answer.replace(degree, "")
-    answer = answer.replace(r"\%", "").replace("%", "")
-    answer = _strip_units(answer)
-    for wrapper in (r"\text", r"\mathrm", r"\mbox", r"\textrm", r"\textbf", r"\mathbf"):
-        answer = answer.replace(wrapper, "")
-
-    answer = answer.replace("{.", "{0.")
-    if answer.startswith("."):
-        answer = "0" + answer
-    answer = _fix_fracs(_fix_sqrt(answer))
-    if _THOUSANDS.match(answer):
-        answer = answer.replace(",", "")
-    if answer == "0.5":
-        answer = r"\frac{1}{2}"
-    fraction = _INTEGER_FRACTION.match(answer)
-    if fraction:
-        answer = rf"\frac{{{fraction.group(1)}}}{{{fraction.group(2)}}}"
-    for wrapped, letter in _LETTER_WRAPPERS:
-        answer = answer.replace(wrapped, letter)
-    return answer.rstrip(".").lstrip(":").strip()
+def _strip_string(string: str) -> str:
+    # utils.py `_strip_string`, step by step.
+    string = string.replace("\n", "").replace("\\!", "").replace("\\\\", "\\")
+    string = string.replace("tfrac", "frac").replace("dfrac", "frac")
+    string = string.replace("\\left", "").replace("\\right", "")
+    string = string.replace("^{\\circ}", "").replace("^\\circ", "")
+    string = string.replace("\\$", "").replace("$", "")
+    string = string.split("\\text{ ")[0]  # `_remove_right_units`
+    string = string.replace("\\%", "")
+    string = string.replace(" .", " 0.").replace("{.", "{0.")
+    if len(string) == 0:
+        return string
+    if string[0] == ".":
+        string = "0" + string
+    if len(string.split("=")) == 2:
+        string = string.split("=")[-1]
+    if len(string.split("\\approx")) == 2:
+        string = string.split("\\approx")[-1]
+    if "sqrt" in string:
+        string = _fix_sqrt(string)
+    string = string.replace(" ", "")
+    if "sqrt" in string:
+        string = _fix_fracs(string)
+    if string == "0.5":
+        string = "\\frac{1}{2}"
+    return _fix_a_slash_b(string)
 
 
-def _rounded(text: str) -> float | None:
-    value = evaluate(text)
-    return None if value is None else round(value, 2)
-
-
-def _elements(text: str) -> list[str] | None:
-    """Split ``(a,b,...)`` or ``[a,b,...]`` into rounded elements; None when not a tuple."""
-    if len(text) < 2 or (text[0], text[-1]) not in (("(", ")"), ("[", "]")):
-        return None
-    parts = text[1:-1].split(",")
-    if len(parts) < 2:
-        return None
-    elements = []
-    for part in parts:
-        value = _rounded(part) if "infty" not in part else None
-        elements.append(part if value is None else repr(value))
-    return elements
-
-
-def math_equal(expected: str, predicted: str) -> bool:
-    """Whether two cleaned answers are equal under MathVision's rules."""
-    expected, predicted = expected.lower().strip(), predicted.lower().strip()
-    if not expected or not predicted:
-        return False
-    if expected == predicted:
-        return True
-    expected_elements, predicted_elements = _elements(expected), _elements(predicted)
-    if expected_elements is not None or predicted_elements is not None:
-        return expected_elements == predicted_elements
-    expected_value, predicted_value = _rounded(expected), _rounded(predicted)
-    return expected_value is not None and expected_value == predicted_value
+def find_math_answer(s: str) -> str:
+    r"""MATH-V's ``find_math_answer``: the normalised final answer in ``s`` (lowercased)."""
+    s = s.lower()
+    if "{}" in s:
+        s = s.replace("{}", "")
+    found = _BOXED.findall(s)
+    ans = found[-1] if found else s
+    if ans.find("}") != -1 and (ans.find("{") == -1 or ans.find("}") < ans.find("{")):
+        ans = ans.split("}")[0]
+    ans = ans.split("=")[-1]
+    ans = ans.split("\\approx")[-1]
+    ans = ans.replace(" ", "").replace("\\,", "").replace("∞", "\\infty")
+    ans = ans.replace("+\\infty", "\\infty").replace("\\\\", "\\").replace("\n", "")
+    ans = ans.replace("\\text", "").replace("\\mbox", "").replace("bmatrix", "pmatrix")
+    ans = ans.replace("\\left", "").replace("\\right", "").replace("^{\\circ}", "")
+    ans = ans.replace("^\\circ", "").replace("{m}^3", "").replace("m^3", "")
+    ans = ans.replace("{units}", "").replace("units", "").replace("{km}", "").replace("km", "")
+    return _strip_string(ans)

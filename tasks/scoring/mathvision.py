@@ -1,24 +1,29 @@
 r"""MathVision (MATH-V): the official prompt, answer extraction and matching.
 
-Extraction follows MATH-V's evaluation/evaluate.py, in its order:
+``official`` follows MATH-V's evaluation/evaluate.py (`evaluate`) exactly, in its order:
 
 1. a response ending in `` X.`` or `` (X).``, or starting with ``X`` or ``(X)`` on its own line,
    answers with the letter X (A-E);
-2. when the text after the last ``is `` is a number, that number is the answer;
+2. when the text after the last ``is `` is a number (anything ``float`` reads), that is the answer;
 3. without a ``\boxed{``: keep what follows the last "the final answer is", "the answer is", "the
    correct answer is" or "the answer should be" (also capitalised), up to the end of its line or
    sentence; with several ``\boxed{``: keep the last one;
-4. normalise it (`ted.tasks.scoring.math_answer.clean_math_answer`).
+4. `find_math_answer`, then ``(a)``/``{a}`` become ``a`` and a trailing ``.``/leading ``:`` go.
 
-An item is correct when the extracted answer equals the ground truth, or, for multiple choice, the
-text of the correct option (see `math_equal`).
+The item is correct when ``is_equal(answer, read)`` or ``is_equal(option_text, read)``: the ground
+truth and the correct option's text are compared raw, as the dataset has them (`bounded.official_equal`).
+
+``lenient`` also accepts a response whose final answer math-verify finds equivalent to the ground
+truth or the correct option's text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ted.tasks.scoring.math_answer import clean_math_answer, math_equal
+from ted.tasks.scoring import bounded
+from ted.tasks.scoring.math_answer import find_math_answer
+from ted.tasks.scoring.verdict import Scoring, Verdict
 
 INSTRUCTION = (
     'Please solve the problem and put your answer in one "\\boxed{}". '
@@ -49,11 +54,12 @@ def instruction(*, has_options: bool) -> str:
 
 
 def _is_number(text: str) -> bool:
+    # evaluate.py's `is_number`: whatever ``float`` accepts ("nan", "1e5", "1_000" too).
     try:
-        value = float(text)
+        float(text)
     except ValueError:
         return False
-    return value == value  # NaN is not an answer
+    return True
 
 
 def _cut_after_flags(text: str) -> str:
@@ -66,8 +72,8 @@ def _cut_after_flags(text: str) -> str:
     return text
 
 
-def extract(response: str, options: Sequence[str] | None = None) -> str | None:
-    """Return the normalised answer MATH-V would read from ``response``, or None when empty."""
+def read_answer(response: str) -> str:
+    """The answer MATH-V's `evaluate` reads in ``response`` (its ``model_answer``; may be empty)."""
     text = response.strip()
     for letter in _LETTERS:
         if text.endswith((f" {letter}.", f" ({letter}).")) or text.startswith(
@@ -81,18 +87,45 @@ def extract(response: str, options: Sequence[str] | None = None) -> str | None:
         text = _cut_after_flags(text)
     elif text.count("oxed{") > 1:
         text = "\\boxed{" + text.split("oxed{")[-1]
-    answer = clean_math_answer(text)
-    return answer or None
+    answer = find_math_answer(text)
+    for letter in "abcde":
+        answer = answer.replace(f"({letter})", letter)
+    for letter in "abcde":
+        answer = answer.replace(f"{{{letter}}}", letter)
+    return answer.rstrip(".").lstrip(":").strip()
 
 
-def is_correct(extracted: str | None, answer: str, options: Sequence[str] | None = None) -> bool:
-    """Whether the extracted answer matches the ground-truth letter or the correct option's text."""
-    if extracted is None:
-        return False
-    if math_equal(clean_math_answer(answer), extracted):
-        return True
-    letter = answer.strip().upper()
-    if options and len(letter) == 1 and "A" <= letter < chr(ord("A") + len(options)):
-        option_text = clean_math_answer(options[ord(letter) - ord("A")])
-        return math_equal(option_text, extracted)
-    return False
+def extract(response: str, options: Sequence[str] | None = None) -> str | None:
+    """Return the answer MATH-V reads from ``response``, or None when it reads nothing."""
+    return read_answer(response) or None
+
+
+def option_value(answer: str, options: Sequence[str] | None) -> str:
+    """evaluate.py's ``gt_answer_value``: the correct option's text, raw ('' without options)."""
+    if not options:
+        return ""
+    index = ord(answer) - ord("A") if len(answer) == 1 else -1
+    return options[index] if 0 <= index < len(options) else ""
+
+
+def grade(
+    response: str,
+    answer: str,
+    options: Sequence[str] | None = None,
+    *,
+    scoring: Scoring = "official",
+    seed: int = 0,
+    timeout: float = bounded.DEFAULT_TIMEOUT,
+) -> Verdict:
+    """Grade ``response`` against the ground truth ``answer`` (a letter when there are options)."""
+    read = read_answer(response)
+    value = option_value(answer, options)
+    by_answer = bounded.official_equal(answer, read, timeout)
+    by_value = by_answer if by_answer.equal else bounded.official_equal(value, read, timeout)
+    correct = by_answer.equal or by_value.equal
+    timed_out = (by_answer.timed_out or by_value.timed_out) and not correct
+    if not correct and scoring == "lenient":
+        golds = tuple(gold for gold in (answer, value) if gold)
+        lenient = bounded.lenient_equal(golds, response, timeout)
+        correct, timed_out = lenient.equal, timed_out or lenient.timed_out
+    return Verdict(read or None, correct, timed_out=timed_out)

@@ -1,4 +1,4 @@
-"""One place that maps a benchmark name to its prompt, extraction and matching rules."""
+"""One place that maps a benchmark name to its prompt, extraction and grading rules."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import get_args
 
 from ted.tasks.items import Benchmark
 from ted.tasks.scoring import generic, mathvision, visualpuzzles
+from ted.tasks.scoring.verdict import Verdict
 
 BENCHMARKS: tuple[str, ...] = get_args(Benchmark)
 
@@ -21,7 +22,7 @@ class BenchmarkRules:
         format_question: Renders a question and its options as the benchmark's prompt does.
         instruction: The answer instruction, given whether the question has options.
         extract: Reads the final answer out of a response (None when unreadable).
-        is_correct: Grades an extracted answer against the ground truth.
+        grade: Grades a response against the ground truth (keywords ``scoring``, ``seed``, ``timeout``).
         instruction_first: Whether the official prompt puts the instruction before the question.
     """
 
@@ -29,7 +30,7 @@ class BenchmarkRules:
     format_question: Callable[[str, Sequence[str] | None], str]
     instruction: Callable[..., str]
     extract: Callable[[str, Sequence[str] | None], str | None]
-    is_correct: Callable[[str | None, str, Sequence[str] | None], bool]
+    grade: Callable[..., Verdict]
     instruction_first: bool = False
 
 
@@ -39,7 +40,7 @@ _RULES = {
         mathvision.format_question,
         mathvision.instruction,
         mathvision.extract,
-        mathvision.is_correct,
+        mathvision.grade,
         instruction_first=True,
     ),
     "visualpuzzles": BenchmarkRules(
@@ -47,10 +48,10 @@ _RULES = {
         visualpuzzles.format_question,
         visualpuzzles.instruction,
         visualpuzzles.extract,
-        visualpuzzles.is_correct,
+        visualpuzzles.grade,
     ),
     "generic": BenchmarkRules(
-        "generic", generic.format_question, generic.instruction, generic.extract, generic.is_correct
+        "generic", generic.format_question, generic.instruction, generic.extract, generic.grade
     ),
 }
 

@@ -4,16 +4,23 @@ Patterns are tried in order; each returns the last match that is a valid choice 
 ``Answer: (X)``; ``Answer: X`` not preceded by "Final "; ``Answer: X``; ``(X)``; ``X)``; ``{X}``;
 ``$X$``; `` X.``; and a bare `` X`` when the whole response is at most 5 characters. With text
 options, "answer: <option text>" names that option, else the option whose text appears last wins.
-Like the official code, ``Answer: X`` reads the first letter after the colon, and is case-sensitive.
+Like the official code, ``Answer: X`` reads the first letter after the colon, and is case-sensitive;
+option texts are searched as written (only the response is lowercased for "answer: <option text>").
 
-One deliberate difference: where the official code guesses a random letter when nothing matches,
-we return None and score the response as wrong, so that scores are deterministic.
+``official`` follows ``parse_response`` and ``VisualPuzzles_process_result`` of lmms-eval's
+VisualPuzzles task (lmms_eval/tasks/VisualPuzzles/utils.py in neulab/VisualPuzzles): when nothing
+matches it guesses a random letter. The guess is seeded by the response and a run seed, so a run is
+reproducible, and the verdict says it was a guess. ``lenient`` does not guess (an unreadable response
+is wrong) and matches option texts regardless of case.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Sequence
+
+from ted.tasks.scoring.verdict import Scoring, Verdict
 
 INSTRUCTION = (
     "Solve the multiple-choice question and then answer with the option letter from the given choices. "
@@ -50,14 +57,17 @@ def instruction(*, has_options: bool) -> str:
 
 
 def _last_choice(matches: list[str]) -> str | None:
+    # Official: ``if match in all_choices or match.upper() in all_choices: return match`` (a lowercase
+    # letter is returned as it is; the final comparison ignores case).
     for match in reversed(matches):
         if match.upper() in CHOICES:
             return match.upper()
     return None
 
 
-def extract(response: str, options: Sequence[str] | None = None) -> str | None:
-    """Return the option letter the official cascade reads, or None when nothing matches."""
+def read_letter(response: str, options: Sequence[str] | None, *, scoring: Scoring = "official") -> str | None:
+    """The letter ``parse_response`` reads, before any guess; None when nothing matches."""
+    response = response.strip()  # `VisualPuzzles_process_result` strips the prediction first
     for index, pattern in enumerate(_PATTERNS):
         # From the "X)" pattern on, the official code matches against the stripped response with a
         # leading space, so that " X." can match at the very start.
@@ -70,25 +80,49 @@ def extract(response: str, options: Sequence[str] | None = None) -> str | None:
         choice = _last_choice(_BARE_LETTER.findall(padded))
         if choice is not None:
             return choice
-    if options:
-        return _choice_by_text(padded, options)
+    if options is not None:
+        return _choice_by_text(padded, options, ignore_case=scoring == "lenient")
     return None
 
 
-def _choice_by_text(response: str, options: Sequence[str]) -> str | None:
+def _choice_by_text(response: str, options: Sequence[str], *, ignore_case: bool) -> str | None:
     lowered = response.lower()
     named = list(zip(CHOICES, options, strict=False))
     for letter, option in named:
-        if f"answer: {option.lower()}" in lowered or f"answer:{option.lower()}" in lowered:
+        wanted = option.lower() if ignore_case else option
+        if f"answer: {wanted}" in lowered or f"answer:{wanted}" in lowered:
             return letter
+    haystack = lowered if ignore_case else response
     best, best_position = None, -1
     for letter, option in named:
-        position = response.rfind(option) if option else -1
+        position = haystack.rfind(option.lower() if ignore_case else option)
         if position > best_position:
             best, best_position = letter, position
     return best
 
 
-def is_correct(extracted: str | None, answer: str, options: Sequence[str] | None = None) -> bool:
-    """Exact (case-insensitive) match of the extracted letter with the answer letter."""
-    return extracted is not None and extracted == answer.strip().upper()
+def guess(response: str, seed: int = 0) -> str:
+    """The official fallback, ``random.choice(all_choices)``, seeded by ``seed`` and the response."""
+    return random.Random(f"{seed}\x00{response}").choice(CHOICES)
+
+
+def extract(response: str, options: Sequence[str] | None = None) -> str | None:
+    """Return the option letter the official cascade reads, or None when it would guess."""
+    return read_letter(response, options)
+
+
+def grade(
+    response: str,
+    answer: str,
+    options: Sequence[str] | None = None,
+    *,
+    scoring: Scoring = "official",
+    seed: int = 0,
+    timeout: float = 0.0,
+) -> Verdict:
+    """Grade ``response``: exact match, ignoring case, of the letter read (or guessed) with ``answer``."""
+    letter = read_letter(response, options, scoring=scoring)
+    if letter is None and scoring == "official":
+        guessed = guess(response, seed)
+        return Verdict(guessed, guessed.lower() == answer.strip().lower(), guessed=True)
+    return Verdict(letter, letter is not None and letter.lower() == answer.strip().lower())
