@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear line on stderr and exit with a non-zero status."""
     click.echo(f"ted: error: {message}", err=True)
     sys.exit(code)
+
+
+class _NoteHandler(logging.Handler):
+    """Shows the warnings of ted's packages (a damaged index rebuilt, ...) as one line on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {record.getMessage()}", err=True)
+
+
+def show_notes() -> None:
+    """Print what ted's packages log at warning level as ``note:`` lines on stderr (once per process)."""
+    logger = logging.getLogger("ted")
+    if not any(isinstance(handler, _NoteHandler) for handler in logger.handlers):
+        logger.addHandler(_NoteHandler(logging.WARNING))
 
 
 def _default(value: Any) -> Any:

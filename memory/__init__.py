@@ -13,6 +13,7 @@ Public API, what a host app or a notebook needs:
 - `apply_plan`: carry out such a plan, journaled.
 - `export_json`: write the library to a versioned JSON file, to move or archive it.
 - `import_file`: read such a file (or a JSONL of texts) into a library.
+- `repair_library`: restore a damaged journal from the last good backup and rebuild the index.
 - `LibraryError`: the base of every error the library raises on purpose.
 
 Everything else is internal to the project and imported from the module that defines it (for
@@ -39,6 +40,8 @@ The modules:
 - ``tools``: the LangChain tools and their schemas, generated from the requests.
 - ``compression``: planning and applying a compression.
 - ``transfer``: export (JSON, Markdown) and import.
+- ``backups``: copies of the journal, and SQLite's checks of journal files.
+- ``repair``: restoring a damaged journal from a backup.
 - ``errors``: the errors, each message saying what to do.
 
 Names load on first use, as in LangChain's own packages: importing one module (the simulator imports
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
     from ted.memory.embeddings import get_embeddings
     from ted.memory.errors import LibraryError
     from ted.memory.models import Experience, Status, UsageStats
+    from ted.memory.repair import repair_library
     from ted.memory.retrieval import retrieve
     from ted.memory.store import ExperienceStore
     from ted.memory.tools import create_memory_tools
@@ -73,6 +77,7 @@ _MODULES = {
     "apply_plan": "compression",
     "export_json": "transfer",
     "import_file": "transfer",
+    "repair_library": "repair",
     "LibraryError": "errors",
 }
 
@@ -88,6 +93,7 @@ __all__ = [
     "get_embeddings",
     "import_file",
     "plan_compression",
+    "repair_library",
     "retrieve",
 ]
 
