@@ -20,6 +20,7 @@ out of the way, and `reconcile` fills the new index from the records.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -98,6 +99,31 @@ def _connect(folder: Path | None, url: str | None) -> Any:
         )
     except Exception as exc:  # chromadb raises plain Exception/ValueError when the server is unreachable
         raise LibraryError(f"cannot reach the Chroma server at {url}: {exc}") from exc
+
+
+def _release_embedded(folder: Path) -> None:
+    """Make sure no Chroma system of this process still works on ``folder``, before it is moved.
+
+    Embedded clients share one system per path, counted by chromadb's shared-system registry; a
+    client that failed to start (a damaged ``chroma.sqlite3``) can leave its system registered with
+    no count, and the next client for the path would reuse it, still bound to the moved files.
+
+    Raises:
+        LibraryError: another client of this process still uses the folder.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    key = str(folder)
+    if getattr(SharedSystemClient, "_identifier_to_refcount", {}).get(key, 0) > 0:
+        raise LibraryError(
+            f"the index of library {folder.parent} needs rebuilding, but another store in this process "
+            "holds it open; close it and open the library again"
+        )
+    stale = getattr(SharedSystemClient, "_identifier_to_system", {}).pop(key, None)
+    if stale is not None:
+        # A system that failed to start may fail to stop; it is dropped either way.
+        with contextlib.suppress(Exception):
+            stale.stop()
 
 
 def _score_lists(
@@ -188,13 +214,7 @@ class VectorIndex:
         if self.folder is None:
             raise LibraryError("a Chroma server's index is not a folder of the library")
         self.close()
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        if str(self.folder) in getattr(SharedSystemClient, "_identifier_to_system", {}):
-            raise LibraryError(
-                f"the index of library {self.folder.parent} needs rebuilding, but another store in this "
-                "process holds it open; close it and open the library again"
-            )
+        _release_embedded(self.folder)
         if not self.folder.exists():
             return None
         stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
