@@ -7,12 +7,12 @@ an operation. Every text an operation would store is screened first (`ted.memory
 refused text changes nothing, is recorded (see `refusals`) and raises `TextRefused`; an import leaves
 out only the refused experiences. Changes are atomic (one SQLite transaction, a compare-and-set even
 across processes) and safe under many concurrent coroutines and threads; the vector index follows each
-commit and is repaired on open if a crash left it behind; an embedded index found damaged (on open, or
-when a search fails) is moved aside and rebuilt from the journal, with a warning on the
+commit and is repaired on open if a crash left it behind; an embedded index found damaged (on open,
+or when a search fails) is moved aside and rebuilt from the journal, with a warning on the
 ``ted.memory`` logger. `backup` copies the journal into ``backups/`` (see `ted.memory.backups`). An
-embedded Chroma index belongs to one
-process at a time: processes that share a library should use a Chroma server. All methods that touch
-disk, Chroma or a model run in worker threads and never block the event loop.
+embedded Chroma index belongs to one process at a time: processes that share a library should use a
+Chroma server. All methods that touch disk, Chroma or a model run in worker threads and never block
+the event loop.
 
 Example:
     >>> store = ExperienceStore.open("library", embeddings=get_embeddings("hash"))  # doctest: +SKIP
@@ -75,6 +75,14 @@ _WRITE_LOCKS_GUARD = threading.Lock()
 def _write_lock(path: Path) -> threading.Lock:
     with _WRITE_LOCKS_GUARD:
         return _WRITE_LOCKS.setdefault(path, threading.Lock())
+
+
+def _index_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure of Chroma (not an interruption, and not one of the library's errors)."""
+    if isinstance(exc, LibraryError):
+        return False
+    # Chroma's Rust core reports some damage as a panic, which is not an Exception.
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def _new_id() -> str:
@@ -438,9 +446,9 @@ class ExperienceStore:
                 return
             try:
                 self._index.reconcile(self._db)
-            except LibraryError:
-                raise
-            except Exception as exc:
+            except BaseException as exc:
+                if not _index_failure(exc):
+                    raise
                 self._recover(exc)
                 return
             if (problem := self._index_problem(None)) is not None:
@@ -453,10 +461,8 @@ class ExperienceStore:
         """
         try:
             return use()
-        except LibraryError:
-            raise
-        except Exception as exc:
-            if not self._index.embedded:
+        except BaseException as exc:
+            if not self._index.embedded or not _index_failure(exc):
                 raise
             if locked:
                 self._recover(exc)
@@ -465,24 +471,21 @@ class ExperienceStore:
                     self._recover(exc)
         return use()
 
-    def _recover(self, error: Exception) -> None:
+    def _recover(self, error: BaseException) -> None:
         """Rebuild the index if ``error`` came from damage; otherwise raise it again."""
         problem = self._index_problem(error)
         if problem is None:
             raise error
         self._rebuild_index(problem)
 
-    def _index_problem(self, error: Exception | None) -> str | None:
+    def _index_problem(self, error: BaseException | None) -> str | None:
         """What is wrong with the embedded index, after ``error`` (if any) came from using it."""
         if error is not None:
             self._index.close()  # a failed client may keep failing; the check gets a fresh one
         try:
             return self._index.check(self._db)
-        except LibraryError:
-            raise
         except BaseException as exc:
-            # Chroma's Rust core reports some damage as a panic, which is not an Exception.
-            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            if not _index_failure(exc):
                 raise
             # The first error says what is wrong; a client that failed once may fail differently.
             first = error or exc
