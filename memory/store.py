@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -63,6 +64,9 @@ from ted.memory.screening import screen_text
 
 RECENT_EMBEDDINGS = 1024
 """Texts whose embeddings a store keeps at hand."""
+
+CONFIRM_DAMAGE_SECONDS = 0.5
+"""How long to wait before checking a damaged-looking index again, before rebuilding it."""
 
 logger = logging.getLogger("ted.memory")
 T = TypeVar("T")
@@ -451,8 +455,7 @@ class ExperienceStore:
                     raise
                 self._recover(exc)
                 return
-            if (problem := self._index_problem(None)) is not None:
-                self._rebuild_index(problem)
+            self._recover(None)
 
     def _use_index(self, use: Callable[[], T], *, locked: bool) -> T:
         """``use()``; if it fails because the embedded index is damaged, rebuild the index and retry.
@@ -471,11 +474,22 @@ class ExperienceStore:
                     self._recover(exc)
         return use()
 
-    def _recover(self, error: BaseException) -> None:
-        """Rebuild the index if ``error`` came from damage; otherwise raise it again."""
+    def _recover(self, error: BaseException | None) -> None:
+        """Rebuild the index if it is damaged (after ``error``, if any); otherwise raise ``error`` again.
+
+        The check is made twice, a moment apart, with fresh clients: an index that another process is
+        writing at that moment may look damaged once, while damage stays.
+        """
         problem = self._index_problem(error)
+        if problem is not None:
+            time.sleep(CONFIRM_DAMAGE_SECONDS)
+            self._index.close()
+            if self._index_problem(None) is None:
+                problem = None
         if problem is None:
-            raise error
+            if error is not None:
+                raise error
+            return
         self._rebuild_index(problem)
 
     def _index_problem(self, error: BaseException | None) -> str | None:
