@@ -81,9 +81,17 @@ def _write_lock(path: Path) -> threading.Lock:
         return _WRITE_LOCKS.setdefault(path, threading.Lock())
 
 
+# Chroma's messages for a SQLite file that another connection holds (SQLITE_BUSY, SQLITE_LOCKED).
+_BUSY = ("database is locked", "database table is locked", "(code: 5)", "(code: 6)")
+
+
 def _index_failure(exc: BaseException) -> bool:
-    """Whether ``exc`` is a failure of Chroma (not an interruption, and not one of the library's errors)."""
-    if isinstance(exc, LibraryError):
+    """Whether ``exc`` is a failure of Chroma that damage may explain.
+
+    Not an interruption, not one of the library's errors, and not a busy database: a file that
+    another connection holds is in use, not damaged.
+    """
+    if isinstance(exc, LibraryError) or any(busy in str(exc) for busy in _BUSY):
         return False
     # Chroma's Rust core reports some damage as a panic, which is not an Exception.
     return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
