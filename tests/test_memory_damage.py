@@ -168,6 +168,36 @@ async def test_a_healthy_index_that_raises_is_not_rebuilt(library: Path) -> None
     assert not _aside(library, "chroma.damaged-*")
 
 
+def test_a_busy_index_or_a_passing_doubt_never_leads_to_a_rebuild(
+    library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _open(library) as store:
+        verdicts = iter(["it looks damaged", None])
+        checks: list[object] = []
+
+        def check(database: object) -> str | None:
+            checks.append(database)
+            return next(verdicts)
+
+        monkeypatch.setattr(store._index, "check", check)
+
+        def busy() -> None:
+            raise RuntimeError("error returned from database: (code: 5) database is locked")
+
+        with pytest.raises(RuntimeError, match="database is locked"):
+            store._use_index(busy, locked=False)
+        assert not checks  # a busy database is in use, not damaged: no check at all
+
+        def failing() -> None:
+            raise RuntimeError("Error loading hnsw index")
+
+        # The first check says damaged, the second (a moment later) says healthy: the error stands.
+        with pytest.raises(RuntimeError, match="hnsw"):
+            store._use_index(failing, locked=False)
+        assert len(checks) == 2 and store.index_rebuilt is None
+    assert not _aside(library, "chroma.damaged-*")
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "missing"])
 def test_a_damaged_journal_is_one_error_that_says_what_to_do(library: Path, damage: str) -> None:
     journal = library / "journal.sqlite"
