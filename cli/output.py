@@ -40,15 +40,15 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 class _NoteHandler(logging.Handler):
-    """Shows the warnings of ted's packages (a damaged index rebuilt, ...) as one line on stderr."""
+    """Shows the library's warnings (a damaged index rebuilt, ...) as one line on stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
         click.echo(f"note: {record.getMessage()}", err=True)
 
 
 def show_notes() -> None:
-    """Print what ted's packages log at warning level as ``note:`` lines on stderr (once per process)."""
-    logger = logging.getLogger("ted")
+    """Print what ``ted.memory`` logs at warning level as ``note:`` lines on stderr (installed once)."""
+    logger = logging.getLogger("ted.memory")
     if not any(isinstance(handler, _NoteHandler) for handler in logger.handlers):
         logger.addHandler(_NoteHandler(logging.WARNING))
 

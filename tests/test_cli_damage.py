@@ -121,3 +121,16 @@ def test_a_damaged_journal_is_one_line_until_repair_restores_the_last_backup(tmp
     assert healthy.returncode == 0, healthy.stderr
     assert json.loads(healthy.stdout)["journal_damage"] is None
     assert len(list(library.glob("journal.damaged-*.sqlite"))) == 1
+
+
+def test_import_and_compress_back_up_the_journal_first(tmp_path: Path) -> None:
+    library = tmp_path / "library"
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text("".join(json.dumps({"text": f"Advice number {n} about w{n}."}) + "\n" for n in range(6)))
+    backups = library / "backups"
+    imported = invoke(["experiences", "import", str(texts), "--library", str(library), "--embeddings=hash"])
+    assert imported.exit_code == 0, imported.stderr
+    assert [b.name.endswith("-v0.sqlite") for b in backups.iterdir()] == [True]  # before the import
+    compressed = invoke(["experiences", "compress", "--library", str(library), "--cap", "3"])
+    assert compressed.exit_code == 0, compressed.stderr
+    assert sorted(b.name.split("-v")[1] for b in backups.iterdir()) == ["0.sqlite", "6.sqlite"]
