@@ -1,4 +1,4 @@
-"""`ted experiences`: list, search, inspect, export, import, roll back and compress an experience library."""
+"""`ted experiences`: list, search, inspect, export, import, roll back, compress and repair a library."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def _summary(experience: Experience) -> dict[str, Any]:
 @click.group()
 @library_options
 def experiences() -> None:
-    """Curate an experience library: list, search, inspect, export, import, roll back, compress.
+    """Curate an experience library: list, search, inspect, export, import, roll back, compress, repair.
 
     --library and --chroma-url go before or after the subcommand's name.
     """
@@ -374,6 +374,7 @@ def import_command(ctx: click.Context, file: Path, embeddings: str | None) -> No
         chosen = get_embeddings(embeddings) if embeddings else None
         store = await ExperienceStore.aopen(library, embeddings=chosen, chroma_url=chroma_url)
         try:
+            await store.backup()
             return await import_file(store, file)
         finally:
             store.close()
@@ -447,6 +448,7 @@ def compress_command(
         )
         if dry_run:
             return plan, None
+        await store.backup()
         return plan, await apply_plan(store, plan, step="ted experiences compress")
 
     plan, result = _run(ctx, body, writes=not dry_run)
@@ -474,3 +476,39 @@ def compress_command(
             f"{len(result.evicted)} evicted",
             highlight=False,
         )
+
+
+@experiences.command("repair")
+@library_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def repair_command(ctx: click.Context, as_json: bool) -> None:
+    """Restore a damaged journal from the last good backup (in backups/) and rebuild the index.
+
+    The damaged journal is kept beside the restored one. A healthy library is left as it is (a
+    damaged index is rebuilt whenever the library is opened).
+    """
+    from ted.memory import repair_library
+
+    library, chroma_url = location(ctx)
+    with user_errors(), _writer(library, ctx, writes=library.is_dir()):
+        result = asyncio.run(repair_library(library, chroma_url=chroma_url))
+    if as_json:
+        print_json(result)
+        return
+    if result.restored_from is None:
+        index = f"; its index was damaged: {result.index_rebuilt}" if result.index_rebuilt else ""
+        console.print(
+            f"the journal of {result.library} is healthy; nothing to restore{index}", highlight=False
+        )
+        return
+    lost = "unknown" if result.lost_operations is None else str(result.lost_operations)
+    console.print(
+        f"the journal was damaged ({result.journal_damage}); restored it from the backup of "
+        f"{result.restored_from.at:%Y-%m-%d %H:%M:%S} UTC (version {result.restored_from.version}): "
+        f"{result.experiences} active experiences, operations lost since the backup: {lost}",
+        highlight=False,
+    )
+    if result.damaged_journal is not None:
+        console.print(f"  the damaged journal is kept as {result.damaged_journal}", highlight=False)
+    console.print(f"  index: {result.index_rebuilt}", highlight=False)

@@ -50,6 +50,9 @@ class LazyGroup(click.Group):
 @click.version_option(version("ted-distill"), prog_name="ted")
 def cli() -> None:
     """TED: distil a teacher model's experience into a student model's prompt."""
+    from ted.cli.output import show_notes
+
+    show_notes()
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
     for line in message.splitlines() or [""]:
         click.echo(f"ted: error: {line}", err=True)
     sys.exit(code)
+
+
+class _NoteHandler(logging.Handler):
+    """Shows the library's warnings (a damaged index rebuilt, ...) as one line on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {record.getMessage()}", err=True)
+
+
+def show_notes() -> None:
+    """Print what ``ted.memory`` logs at warning level as ``note:`` lines on stderr (installed once)."""
+    logger = logging.getLogger("ted.memory")
+    if not any(isinstance(handler, _NoteHandler) for handler in logger.handlers):
+        logger.addHandler(_NoteHandler(logging.WARNING))
 
 
 def _default(value: Any) -> Any:

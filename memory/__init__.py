@@ -13,6 +13,7 @@ Public API, what a host app or a notebook needs:
 - `apply_plan`: carry out such a plan, journaled.
 - `export_json`: write the library to a versioned JSON file, to move or archive it.
 - `import_file`: read such a file (or a JSONL of texts) into a library.
+- `repair_library`: restore a damaged journal from the last good backup and rebuild the index.
 - `WriterLock`: the claim of the library's one writer (a run, a curation command), held until released.
 - `LibraryError`: the base of every error the library raises on purpose.
 
@@ -41,6 +42,8 @@ The modules:
 - ``tools``: the LangChain tools and their schemas, generated from the requests.
 - ``compression``: planning and applying a compression.
 - ``transfer``: export (JSON, Markdown) and import.
+- ``backups``: copies of the journal, and SQLite's checks of journal files.
+- ``repair``: restoring a damaged journal from a backup.
 - ``errors``: the errors, each message saying what to do.
 
 Names load on first use, as in LangChain's own packages: importing one module (the simulator imports
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
     from ted.memory.errors import LibraryError
     from ted.memory.lock import WriterLock
     from ted.memory.models import Experience, Status, UsageStats
+    from ted.memory.repair import repair_library
     from ted.memory.retrieval import retrieve
     from ted.memory.store import ExperienceStore
     from ted.memory.tools import create_memory_tools
@@ -76,6 +80,7 @@ _MODULES = {
     "apply_plan": "compression",
     "export_json": "transfer",
     "import_file": "transfer",
+    "repair_library": "repair",
     "LibraryError": "errors",
     "WriterLock": "lock",
 }
@@ -93,6 +98,7 @@ __all__ = [
     "get_embeddings",
     "import_file",
     "plan_compression",
+    "repair_library",
     "retrieve",
 ]
 

@@ -14,6 +14,10 @@ indexed: derived data, kept with the index, from which near-duplicates are found
 and ``refusals`` (writes refused for their text, one row per refused text of an operation; outside the
 journal, so a refusal never changes the library version). ``CREATE TABLE IF NOT EXISTS`` gives a
 library made before a table existed that table when it is opened.
+
+A damaged file (truncated, overwritten) raises `JournalDamaged` wherever SQLite notices it, and
+opening checks the file against the size its header records, so a truncated journal is refused
+before any read can return part of it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ted.memory.errors import LibraryError
+from ted.memory.errors import JournalDamaged, LibraryError
 from ted.memory.models import Experience, JournalEntry, OperationRecord, Refusal, Status, utc_now
 
 _SCHEMA = """
@@ -53,6 +57,46 @@ CREATE TABLE IF NOT EXISTS refusals (
 
 REFUSED_TEXT_CHARS = 2000
 """How much of a refused text is kept."""
+
+
+# SQLITE_CORRUPT and SQLITE_NOTADB (primary codes; extended codes carry them in the low byte).
+_DAMAGE_CODES = (11, 26)
+
+
+def is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite reported ``exc`` because the file itself is damaged (not locked, not full)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _DAMAGE_CODES
+
+
+def truncation(path: Path) -> str | None:
+    """Why the SQLite file at ``path`` is shorter than its header says, or None if it is not.
+
+    SQLite reads a missing page as zeros and only complains when a query reaches it, so a truncated
+    file could answer some reads; its header records the database size, which makes the check cheap.
+    """
+    with path.open("rb") as file:
+        header = file.read(100)
+    if len(header) < 100:
+        return f"it is {len(header)} bytes long, shorter than a SQLite header"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    # The recorded size is valid when the change counter matches the version-valid-for number.
+    if header[24:28] != header[92:96] or not pages:
+        return None
+    size = path.stat().st_size
+    if size < pages * page_size:
+        return f"it is {size} bytes long but holds {pages} pages of {page_size} bytes"
+    return None
+
+
+def journal_damaged(path: Path, problem: object) -> JournalDamaged:
+    """The error for a damaged journal file, saying what to do about it."""
+    return JournalDamaged(
+        f"the journal of library {path.parent} ({path.name}) is damaged: {problem}; run "
+        f"`ted experiences repair --library {path.parent}` to restore it from its last backup"
+    )
 
 
 def text_sha(text: str) -> str:
@@ -145,15 +189,28 @@ class Transaction:
 class LibraryDatabase:
     """Thread-safe access to the library's SQLite file (one connection, guarded by a lock)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """Open the file at ``path`` (creating it if ``create``).
+
+        Raises:
+            JournalDamaged: the file is missing (and ``create`` is false), truncated or not a database.
+        """
         self.path = path
         self._lock = threading.RLock()
+        if not create and not path.is_file():
+            raise journal_damaged(path, "the file is missing")
+        if path.is_file() and (problem := truncation(path)):
+            raise journal_damaged(path, problem)
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
-        with self._lock:
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL stays consistent after a crash; the last commits may be lost on power failure.
-            self._connection.execute("PRAGMA synchronous=NORMAL")
-            self._connection.executescript(_SCHEMA)
+        try:
+            with self._guard():
+                self._connection.execute("PRAGMA journal_mode=WAL")
+                # WAL + NORMAL stays consistent after a crash; the last commits may be lost on power failure.
+                self._connection.execute("PRAGMA synchronous=NORMAL")
+                self._connection.executescript(_SCHEMA)
+        except BaseException:
+            self._connection.close()
+            raise
 
     def close(self) -> None:
         """Close the connection."""
@@ -161,9 +218,34 @@ class LibraryDatabase:
             self._connection.close()
 
     @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Raise `JournalDamaged` for what SQLite reports as a damaged file."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise journal_damaged(self.path, exc) from exc
+            raise
+
+    @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, self._guard():
             yield self._connection
+
+    def backup_to(self, target: Path) -> None:
+        """Copy the database, with its latest commits, to a new file (SQLite's online backup).
+
+        Raises:
+            JournalDamaged: the journal is damaged (nothing sensible can be copied).
+        """
+        with self._read() as db:
+            destination = sqlite3.connect(target)
+            try:
+                db.backup(destination)
+                # A standalone file: readable without -wal and -shm files, even read-only.
+                destination.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                destination.close()
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -413,7 +495,7 @@ class LibraryDatabase:
         Raises:
             LibraryError: ``op_id`` was used before for another kind of operation.
         """
-        with self._lock:
+        with self._lock, self._guard():
             db = self._connection
             db.execute("BEGIN IMMEDIATE")
             try:

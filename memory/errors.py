@@ -16,6 +16,13 @@ class LibraryNotFound(LibraryError):
     """The library folder does not exist (or holds no library) and creating it was not allowed."""
 
 
+class JournalDamaged(LibraryError):
+    """The library's journal (``journal.sqlite``, the source of truth) is missing or unreadable.
+
+    `ted.memory.repair_library` (``ted experiences repair``) restores it from the last good backup.
+    """
+
+
 class EmbeddingMismatch(LibraryError):
     """The library was built with another embedding model than the one it is being opened with."""
 

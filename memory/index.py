@@ -11,10 +11,17 @@ model).
 
 Chroma runs embedded (`chromadb.PersistentClient` on the library folder) or, when a URL is given, as a
 client of a Chroma server (``chroma run``), which lets a library outgrow one machine.
+
+Because the index is derived, a damaged embedded index is rebuilt rather than repaired: `check`
+finds damage that Chroma does not report (its HNSW files lost or cut short make queries return
+nothing, while the counts, kept in SQLite, still look right), `set_aside` moves the damaged folder
+out of the way, and `reconcile` fills the new index from the records.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +35,7 @@ import numpy.typing as npt
 from ted.memory.database import LibraryDatabase
 from ted.memory.errors import LibraryError
 from ted.memory.heap import scrub_freed_memory
-from ted.memory.models import Experience, Status
+from ted.memory.models import Experience, Status, utc_now
 
 # Chroma's defaults (ef_search 100, 16 neighbours) lose recall on dense text embeddings at 100k
 # vectors; these keep recall@5 above 0.95 there at a few milliseconds per query (bench/memory_scale.py).
@@ -46,6 +53,9 @@ QUERY_ATTEMPTS = 3
 
 NEIGHBOUR_LINKS = 8
 """Nearest neighbours recorded for each experience when it is indexed."""
+
+CHECKED_ENTRIES = 16
+"""Active experiences whose own vector `VectorIndex.check` looks up in the index."""
 
 
 def to_array(vectors: Sequence[bytes] | Sequence[Sequence[float]] | Vectors) -> Vectors:
@@ -93,6 +103,31 @@ def _connect(folder: Path | None, url: str | None) -> Any:
         )
     except Exception as exc:  # chromadb raises plain Exception/ValueError when the server is unreachable
         raise LibraryError(f"cannot reach the Chroma server at {url}: {exc}") from exc
+
+
+def _release_embedded(folder: Path) -> None:
+    """Make sure no Chroma system of this process still works on ``folder``, before it is moved.
+
+    Embedded clients share one system per path, counted by chromadb's shared-system registry; a
+    client that failed to start (a damaged ``chroma.sqlite3``) can leave its system registered with
+    no count, and the next client for the path would reuse it, still bound to the moved files.
+
+    Raises:
+        LibraryError: another client of this process still uses the folder.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    key = str(folder)
+    if getattr(SharedSystemClient, "_identifier_to_refcount", {}).get(key, 0) > 0:
+        raise LibraryError(
+            f"the index of library {folder.parent} needs rebuilding, but another store in this process "
+            "holds it open; close it and open the library again"
+        )
+    stale = getattr(SharedSystemClient, "_identifier_to_system", {}).pop(key, None)
+    if stale is not None:
+        # A system that failed to start may fail to stop; it is dropped either way.
+        with contextlib.suppress(Exception):
+            stale.stop()
 
 
 def _score_lists(
@@ -158,12 +193,85 @@ class VectorIndex:
                 self._collection = collection
             return self._collection
 
+    @property
+    def embedded(self) -> bool:
+        """Whether the index lives in the library folder (not on a Chroma server)."""
+        return self.folder is not None
+
     def close(self) -> None:
         """Release the Chroma client (embedded clients are shared per path and reference-counted)."""
         with self._lock:
             if self._client is not None and hasattr(self._client, "close"):
                 self._client.close()
             self._client = self._collection = None
+
+    def set_aside(self, label: str) -> Path | None:
+        """Move the embedded index folder to ``chroma.<label>-<UTC time>``; the next use starts afresh.
+
+        Returns:
+            Where the folder went (None: there was no folder).
+
+        Raises:
+            LibraryError: this is not an embedded index, or another client in this process still
+                holds it (moving it would leave that client writing to the moved folder).
+        """
+        if self.folder is None:
+            raise LibraryError("a Chroma server's index is not a folder of the library")
+        self.close()
+        _release_embedded(self.folder)
+        if not self.folder.exists():
+            return None
+        stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
+        target = self.folder.with_name(f"{self.folder.name}.{label}-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.folder.with_name(f"{self.folder.name}.{label}-{stamp}-{n}")
+        os.replace(self.folder, target)
+        return target
+
+    def reset(self, label: str) -> Path | None:
+        """Start an empty index: set the embedded folder aside (`set_aside`), or drop the server's collection.
+
+        Returns:
+            Where the embedded folder went (None: a server, or no folder).
+        """
+        if self.folder is not None:
+            return self.set_aside(label)
+        self._get()
+        with self._lock:
+            self._client.delete_collection(self.collection_name)
+            self._collection = None
+        return None
+
+    def check(self, database: LibraryDatabase) -> str | None:
+        """What is wrong with the index, or None when a sample of the records finds itself in it.
+
+        The index must hold as many entries as there are active experiences, and each of up to
+        `CHECKED_ENTRIES` of them (spread over the ids) must come back, or an identical vector
+        must, when its own vector is the query. A healthy index finds them all; an index whose
+        HNSW files were lost or cut short finds few or none, while Chroma raises no error.
+        """
+        active = sorted(database.active_ids())
+        count = self.count()
+        if count != len(active):
+            return f"it holds {count} entries for {len(active)} active experiences"
+        if not active:
+            return None
+        step = max(1, len(active) // CHECKED_ENTRIES)
+        entries = database.index_entries(active[::step][:CHECKED_ENTRIES])
+        if not entries:
+            return None
+        ids = list(entries)
+        hits = self.query(to_array([entries[i][1] for i in ids]), min(4, count))
+        found = sum(
+            any(other == i or similarity > 0.9999 for other, similarity in listed)
+            for i, listed in zip(ids, hits, strict=True)
+        )
+        # HNSW search is approximate, so a healthy index may rarely miss one.
+        if found < len(ids) - len(ids) // 4:
+            return f"its search found {found} of {len(ids)} experiences by their own vectors"
+        return None
 
     def upsert(self, entries: Sequence[tuple[Experience, bytes]]) -> None:
         """Add or refresh the index entries of active experiences."""
@@ -204,11 +312,12 @@ class VectorIndex:
     ) -> list[list[tuple[str, float]]]:
         """For each query vector, up to ``n_results`` (id, cosine similarity), most similar first.
 
-        Raises:
-            LibraryError: The index failed the query again after reopening it.
+        A failed query is tried again with a fresh client (`QUERY_ATTEMPTS` in all); the first
+        failure is raised as it came.
         """
         if n_results <= 0 or len(vectors) == 0:
             return [[] for _ in range(len(vectors))]
+        first: Exception | None = None
         for attempt in range(QUERY_ATTEMPTS):
             try:
                 result = self._get().query(
@@ -221,12 +330,10 @@ class VectorIndex:
             except Exception as exc:  # Chroma raises its own errors and plain ones alike
                 # A client that read the collection before another process wrote it can hold a stale
                 # view of its segments ("Nothing found on disk"); a fresh client reads them again.
+                first = first or exc
                 self.close()
                 if attempt + 1 == QUERY_ATTEMPTS:
-                    raise LibraryError(
-                        f"the vector index of collection {self.collection_name} failed a search "
-                        f"{QUERY_ATTEMPTS} times ({exc})"
-                    ) from exc
+                    raise first from None  # the first failure says most; the store tells damage apart
                 time.sleep(0.05 * (attempt + 1))
         return [
             [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]

@@ -6,6 +6,7 @@ A library is a folder::
     journal.sqlite   experiences, vectors and the operation journal (the source of truth)
     writer.lock      the writer lock (`ted.memory.lock`), naming its last holder
     chroma/          the embedded Chroma index of the active experiences (absent with a Chroma server)
+    backups/         copies of the journal (see `ted.memory.backups`)
 
 The manifest says what the folder holds and is written last, so a folder with a manifest is a
 complete library. Opening checks that the embeddings are the model the library was built with:
@@ -128,6 +129,7 @@ def open_library(
     Raises:
         LibraryNotFound: no library at ``path`` and ``create`` is false.
         EmbeddingMismatch: ``embeddings`` are not the model the library was built with.
+        JournalDamaged: the journal is missing or damaged.
         LibraryError: ``path`` is a folder with other content, or its manifest is unreadable.
     """
     # Resolved, so that two spellings of one folder (a symlink) share one write lock in this process.
@@ -150,7 +152,8 @@ def open_library(
         if student_model and manifest.student_model is None:
             manifest = manifest.model_copy(update={"student_model": student_model})
             _write_manifest(folder, manifest)
-        database = LibraryDatabase(folder / JOURNAL_NAME)
+        # The manifest is written after the journal, so a library with a manifest has one.
+        database = LibraryDatabase(folder / JOURNAL_NAME, create=False)
     index = VectorIndex(
         folder=None if chroma_url else folder / CHROMA_DIR, url=chroma_url, collection=manifest.collection
     )

@@ -1,4 +1,4 @@
-"""The data of the experience library: experiences, provenance, usage and utility, journal, refusals.
+"""The data of the experience library: experiences, usage and utility, journal, refusals, backups.
 
 The utility score says how useful an experience has proved, from its usage statistics. It is the
 mean of a Beta posterior over "this experience helps", starting from a uniform prior (one
@@ -242,3 +242,28 @@ class Timeline(BaseModel):
     events: list[JournalEntry | Refusal] = Field(
         description="Journal entries and refusals, oldest first; at equal times, journal entries first."
     )
+
+
+class Backup(BaseModel):
+    """A copy of a library's journal in its ``backups/`` folder (`ExperienceStore.backup`)."""
+
+    path: Path = Field(description="The backup file.")
+    at: datetime = Field(description="When it was made (UTC).")
+    version: int = Field(description="The library version it holds.")
+
+
+class RepairResult(BaseModel):
+    """What `ted.memory.repair_library` found and did."""
+
+    library: Path = Field(description="The library folder.")
+    journal_damage: str | None = Field(
+        description="What was wrong with the journal (None: it was healthy and left as it was)."
+    )
+    restored_from: Backup | None = Field(description="The backup the journal was restored from.")
+    damaged_journal: Path | None = Field(description="Where the damaged journal went (kept, not deleted).")
+    lost_operations: int | None = Field(
+        description="Operations recorded after the backup, lost with the damaged journal (None: unknown)."
+    )
+    index_rebuilt: str | None = Field(description="How the vector index was rebuilt (None: it was healthy).")
+    version: int = Field(description="The library version after the repair.")
+    experiences: int = Field(description="Active experiences after the repair.")

@@ -7,9 +7,12 @@ an operation. Every text an operation would store is screened first (`ted.memory
 refused text changes nothing, is recorded (see `refusals`) and raises `TextRefused`; an import leaves
 out only the refused experiences. Changes are atomic (one SQLite transaction, a compare-and-set even
 across processes) and safe under many concurrent coroutines and threads; the vector index follows each
-commit and is repaired on open if a crash left it behind. An embedded Chroma index belongs to one
-process at a time: processes that share a library should use a Chroma server. All methods that touch
-disk, Chroma or a model run in worker threads and never block the event loop.
+commit and is repaired on open if a crash left it behind; an embedded index found damaged (on open,
+or when a search fails) is moved aside and rebuilt from the journal, with a warning on the
+``ted.memory`` logger. `backup` copies the journal into ``backups/`` (see `ted.memory.backups`). An
+embedded Chroma index belongs to one process at a time: processes that share a library should use a
+Chroma server. All methods that touch disk, Chroma or a model run in worker threads and never block
+the event loop.
 
 Example:
     >>> store = ExperienceStore.open("library", embeddings=get_embeddings("hash"))  # doctest: +SKIP
@@ -20,21 +23,26 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from ted.memory import changes
+from ted.memory import backups, changes
 from ted.memory.database import Transaction, text_sha
 from ted.memory.errors import EmbeddingMismatch, ExperienceNotFound, LibraryError, TextRefused
 from ted.memory.index import Vectors, tag_filter, to_array
 from ted.memory.library import OpenedLibrary, open_library
 from ted.memory.models import (
+    Backup,
     Experience,
     InsertResult,
     JournalEntry,
@@ -57,6 +65,12 @@ from ted.memory.screening import screen_text
 RECENT_EMBEDDINGS = 1024
 """Texts whose embeddings a store keeps at hand."""
 
+CONFIRM_DAMAGE_SECONDS = 0.5
+"""How long to wait before checking a damaged-looking index again, before rebuilding it."""
+
+logger = logging.getLogger("ted.memory")
+T = TypeVar("T")
+
 # One write lock per library folder in this process, so that index updates follow commit order.
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
@@ -65,6 +79,22 @@ _WRITE_LOCKS_GUARD = threading.Lock()
 def _write_lock(path: Path) -> threading.Lock:
     with _WRITE_LOCKS_GUARD:
         return _WRITE_LOCKS.setdefault(path, threading.Lock())
+
+
+# Chroma's messages for a SQLite file that another connection holds (SQLITE_BUSY, SQLITE_LOCKED).
+_BUSY = ("database is locked", "database table is locked", "(code: 5)", "(code: 6)")
+
+
+def _index_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure of Chroma that damage may explain.
+
+    Not an interruption, not one of the library's errors, and not a busy database: a file that
+    another connection holds is in use, not damaged.
+    """
+    if isinstance(exc, LibraryError) or any(busy in str(exc) for busy in _BUSY):
+        return False
+    # Chroma's Rust core reports some damage as a panic, which is not an Exception.
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def _new_id() -> str:
@@ -79,6 +109,8 @@ class ExperienceStore:
         embedding_model: The name of the embedding model every vector was made with.
         student_model: The student model the library is for, if recorded.
         embeddings: The embeddings that embed new texts and queries.
+        index_rebuilt: The warning given when this store found its embedded index damaged and
+            rebuilt it from the journal (None: it did not).
     """
 
     def __init__(self, library: OpenedLibrary) -> None:
@@ -90,6 +122,7 @@ class ExperienceStore:
         self._index = library.index
         self._lock = _write_lock(self.path)
         self._version = 0
+        self.index_rebuilt: str | None = None
         # Recently embedded texts: a duplicate check embeds a text that `add` embeds again right after.
         self._recent: OrderedDict[str, list[float]] = OrderedDict()
 
@@ -112,9 +145,12 @@ class ExperienceStore:
             create: Create a new library when ``path`` holds none.
             student_model: The student model the library is for (recorded when the library has none).
 
+        A damaged embedded index is moved aside and rebuilt from the journal (see `index_rebuilt`).
+
         Raises:
             LibraryNotFound: no library at ``path`` and ``create`` is false.
             EmbeddingMismatch: ``embeddings`` differ from the model the library was built with.
+            JournalDamaged: the journal is missing or damaged (`ted.memory.repair_library` restores it).
         """
         store = cls(
             open_library(
@@ -346,7 +382,12 @@ class ExperienceStore:
             # Under the write lock: a query racing the first vector written into an empty collection
             # fails in Chroma ("Nothing found on disk"), and the index must not move mid-query.
             with self._lock:
-                hits = self._index.query(vector, n, where)[0]
+                try:
+                    hits = self._use_index(partial(self._index.query, vector, n, where), locked=True)[0]
+                except LibraryError:
+                    raise
+                except Exception as exc:
+                    raise LibraryError(f"the search of {self.path} failed: {exc}") from exc
             records = self._db.get_many(i for i, _ in hits)
             results = [
                 ScoredExperience(experience=e, similarity=s, score=s)
@@ -375,15 +416,126 @@ class ExperienceStore:
         indexed (see `VectorIndex.neighbour_lists`): this is how near-duplicates are found without
         comparing all pairs.
         """
-        return await asyncio.to_thread(self._index.neighbour_lists, self._db, ids, vectors, k)
+        return await asyncio.to_thread(
+            self._use_index, lambda: self._index.neighbour_lists(self._db, ids, vectors, k), locked=False
+        )
+
+    async def backup(self, *, keep: int = backups.KEPT) -> Backup | None:
+        """Copy the journal to ``backups/`` with SQLite's online backup, keeping the newest ``keep`` copies.
+
+        Safe while the library is in use. Nothing is copied when the newest backup already holds
+        the current version (None is returned then). `ted.memory.repair_library` restores the newest
+        backup that passes SQLite's integrity check.
+
+        Raises:
+            JournalDamaged: the journal is damaged; the backups already made are left as they are.
+        """
+        return await asyncio.to_thread(backups.make_backup, self._db, self.path, keep=keep)
+
+    async def rebuild_index(self) -> Path | None:
+        """Index every active experience again, from the journal's vectors, into a new empty index.
+
+        The embedded index folder is moved to ``chroma.replaced-<UTC time>`` (kept, not deleted); a
+        Chroma server's collection is dropped and made again. Nothing is embedded again.
+
+        Returns:
+            Where the embedded index went (None: a Chroma server, or there was none).
+        """
+        return await asyncio.to_thread(self._replace_index)
+
+    def _replace_index(self) -> Path | None:
+        with self._lock:
+            moved = self._index.reset("replaced")
+            self._index.reconcile(self._db)
+            return moved
 
     # -- the write path --------------------------------------------------------------------------
 
     def _reconcile(self) -> None:
-        """Bring the vector index in line with the records (after a crash, or a new Chroma server)."""
+        """Bring the vector index in line with the records (after a crash, or a new Chroma server).
+
+        An embedded index that fails on the way, or fails `VectorIndex.check` after, is rebuilt.
+        """
         with self._lock:
             self._saw_version(self._db.version())
+            if not self._index.embedded:
+                self._index.reconcile(self._db)
+                return
+            try:
+                self._index.reconcile(self._db)
+            except BaseException as exc:
+                if not _index_failure(exc):
+                    raise
+                self._recover(exc)
+                return
+            self._recover(None)
+
+    def _use_index(self, use: Callable[[], T], *, locked: bool) -> T:
+        """``use()``; if it fails because the embedded index is damaged, rebuild the index and retry.
+
+        ``locked``: the caller holds the write lock (a rebuild needs it).
+        """
+        try:
+            return use()
+        except BaseException as exc:
+            if not self._index.embedded or not _index_failure(exc):
+                raise
+            if locked:
+                self._recover(exc)
+            else:
+                with self._lock:
+                    self._recover(exc)
+        return use()
+
+    def _recover(self, error: BaseException | None) -> None:
+        """Rebuild the index if it is damaged (after ``error``, if any); otherwise raise ``error`` again.
+
+        The check is made twice, a moment apart, with fresh clients: an index that another process is
+        writing at that moment may look damaged once, while damage stays.
+        """
+        problem = self._index_problem(error)
+        if problem is not None:
+            time.sleep(CONFIRM_DAMAGE_SECONDS)
+            self._index.close()
+            if self._index_problem(None) is None:
+                problem = None
+        if problem is None:
+            if error is not None:
+                raise error
+            return
+        self._rebuild_index(problem)
+
+    def _index_problem(self, error: BaseException | None) -> str | None:
+        """What is wrong with the embedded index, after ``error`` (if any) came from using it."""
+        if error is not None:
+            self._index.close()  # a failed client may keep failing; the check gets a fresh one
+        try:
+            return self._index.check(self._db)
+        except BaseException as exc:
+            if not _index_failure(exc):
+                raise
+            # The first error says what is wrong; a client that failed once may fail differently.
+            first = error or exc
+            return " ".join(f"{type(first).__name__}: {first}".split())[:300]
+
+    def _rebuild_index(self, problem: str) -> None:
+        """Move the damaged embedded index aside and index every active experience again."""
+        moved = self._index.set_aside("damaged")
+        try:
             self._index.reconcile(self._db)
+        except LibraryError:
+            raise
+        except Exception as exc:
+            raise LibraryError(
+                f"the vector index of library {self.path} was damaged ({problem}) and rebuilding it "
+                f"failed: {exc}"
+            ) from exc
+        kept = f"moved it to {moved.name} and " if moved is not None else ""
+        self.index_rebuilt = (
+            f"the vector index of library {self.path} was damaged ({problem}); {kept}rebuilt it from "
+            f"the journal ({self._index.count()} experiences)"
+        )
+        logger.warning("%s", self.index_rebuilt)
 
     def _write(
         self, op_id: str, kind: str, change: Callable[[Transaction], list[Experience]]

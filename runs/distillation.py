@@ -4,7 +4,8 @@ A run is a LangGraph thread named by its run id in the library's checkpoint data
 (``runs.sqlite``), plus a run record (``runs/<run_id>.json``) with the dataset, the split and the
 settings. Running a run whose thread already has unfinished checkpoints resumes it: the graph
 continues from the last saved step, so items finished before an interruption are not sent to a model
-again, and the journal's operation ids keep every library operation to exactly one application.
+again, and the journal's operation ids keep every library operation to exactly one application. The
+journal is backed up (`ExperienceStore.backup`) when a run starts and when it finishes.
 
 Example:
     >>> run = await DistillRun.start(DatasetSplit.of("puzzles", train_size=12), Context(library="lib"))
@@ -302,7 +303,9 @@ class DistillRun:
     ) -> DistillResult:
         if self.preflight:
             await self._check(on_note)
-        await open_library(self.context)  # creates the library folder before the run record goes in it
+        # Opening creates the library folder before the run record goes in it.
+        store = await open_library(self.context)
+        await store.backup()  # a run's start and end are the journal's restore points
         record = self.record
         record.status, record.updated, record.error = "running", now(), None
         record.simulated = bool(self.simulated)
@@ -319,6 +322,7 @@ class DistillRun:
             seed=record.seed,
             on_event=on_event,
         )
+        await store.backup()
         final = await checkpointed_state(record.run_id, self.library) or {}
         record.status, record.finished = "finished", now()
         record.updated = record.finished

@@ -1,4 +1,4 @@
-"""The public surface of ted.memory: a dozen names, loaded on first use."""
+"""The public surface of ted.memory: a dozen names or so, loaded on first use."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ PUBLIC = {
     "apply_plan",
     "export_json",
     "import_file",
+    "repair_library",
+    "WriterLock",
     "LibraryError",
 }
 
