@@ -194,6 +194,12 @@ class Context:
     min_similarity: float = _from_env(
         "min_similarity", 0.2, "Least cosine similarity for an experience to be injected"
     )
+    retrieval: Literal["default", "similarity", "random", "all"] = _from_env(
+        "retrieval",
+        "default",
+        "Which experiences the student is shown: default (similarity and utility), similarity (no "
+        "utility), random (k drawn at random), all (the whole library); the last three are ablations",
+    )
 
     # Library upkeep.
     duplicate_threshold: float = _from_env(
@@ -202,7 +208,10 @@ class Context:
         "Similarity above which an added experience updates its neighbour instead",
     )
     merge_threshold: float = _from_env(
-        "merge_threshold", 0.8, "Similarity that makes two experiences a merge pair"
+        "merge_threshold",
+        0.55,
+        "Similarity that makes experiences candidates for a merge, which the compress model confirms or "
+        "declines (calibrated for MiniLM: every paraphrase group of the calibration set is a candidate)",
     )
     prune_min_evidence: int = _from_env(
         "prune_min_evidence", 5, "Usage events an experience needs before it may be pruned"
@@ -304,6 +313,10 @@ class Context:
             raise ConfigurationError(f"tool_mode must be auto, tools or json, not {self.tool_mode!r}")
         if self.reflect_on not in ("mistakes", "always"):
             raise ConfigurationError(f"reflect_on must be mistakes or always, not {self.reflect_on!r}")
+        if self.retrieval not in ("default", "similarity", "random", "all"):
+            raise ConfigurationError(
+                f"retrieval must be default, similarity, random or all, not {self.retrieval!r}"
+            )
         for name, (low, high) in _BOUNDS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):

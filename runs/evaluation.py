@@ -21,13 +21,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ted.graph import Context, open_library
-from ted.runs.answers import CONDITIONS, AnswerHandler, Condition, answer_items
+from ted.runs.answers import CONDITIONS, AnswerHandler, Condition, answer_items, conditions_for
 from ted.runs.costs import PriceTable, cost_report
 from ted.runs.datasets import DatasetSplit, dataset_key
 from ted.runs.errors import NothingToEvaluate
 from ted.runs.records import latest_finished, now, training_ids
 from ted.runs.results import Contamination, DatasetInfo, EvaluationResult, LibraryInfo, ModelInfo
-from ted.runs.statistics import analyse
+from ted.runs.statistics import analyse, item_scores
 from ted.tasks import Item
 
 NoteHandler = Callable[[str], None]
@@ -113,6 +113,7 @@ class Evaluation:
         context: Context,
         *,
         conditions: Sequence[Condition] = CONDITIONS,
+        retrieval: Sequence[str] | None = None,
         repeats: int = 1,
         temperature: float | None = None,
         concurrency: int = 8,
@@ -125,7 +126,11 @@ class Evaluation:
         Args:
             data: A dataset split (its test part is evaluated; see `held_out_split`) or the items.
             context: The student and the library; the library's own embedding model is used.
-            conditions: ``library`` and/or ``baseline``.
+            conditions: ``library`` and/or ``baseline``, and the retrieval ablations ``similarity``,
+                ``random``, ``all`` (see `ted.runs.answers`).
+            retrieval: The same as ``conditions``, named as retrieval strategies: ``none`` (the
+                baseline), ``default`` (the library), ``similarity``, ``random``, ``all``. When given,
+                it replaces ``conditions``.
             repeats: Samples per item and condition.
             temperature: The solve temperature; default the context's, or `DEFAULT_REPEAT_TEMPERATURE`
                 when ``repeats`` > 1 and the context decodes greedily.
@@ -137,8 +142,12 @@ class Evaluation:
         Raises:
             NothingToEvaluate: There is no library, or every test item was a training item.
             DatasetError: The dataset cannot be read or split.
+            ValueError: An unknown condition or retrieval strategy.
         """
         from ted.memory.library import read_manifest
+
+        if retrieval is not None:
+            conditions = conditions_for(retrieval)
 
         library = context.library_folder()
         manifest = await asyncio.to_thread(read_manifest, library)
@@ -247,7 +256,7 @@ class Evaluation:
         accuracy = {r.condition: r.accuracy.estimate for r in conditions}
         embedded = (
             sum(estimate_tokens(query_text(item)) for item in self.test) * self.repeats
-            if "library" in self.conditions
+            if set(self.conditions) - {"baseline"}
             else 0
         )
         errors = [dict(e) for e in output["errors"]]
@@ -278,6 +287,9 @@ class Evaluation:
             ),
             error_counts=dict(Counter(f"{e['stage']}: {e['kind']}" for e in errors)),
             errors=errors[:SHOWN_ERRORS],
+            item_scores={
+                c: item_scores([a for a in answers if a["condition"] == c]) for c in self.conditions
+            },
             report_dir=str(self.report_dir),
         )
 
@@ -287,6 +299,7 @@ async def evaluate(
     context: Context,
     *,
     conditions: Sequence[Condition] = CONDITIONS,
+    retrieval: Sequence[str] | None = None,
     repeats: int = 1,
     temperature: float | None = None,
     concurrency: int = 8,
@@ -298,6 +311,9 @@ async def evaluate(
 ) -> EvaluationResult:
     """Evaluate the student with and without ``context``'s library on the held-out items of ``data``.
 
+    With ``retrieval``, compare retrieval strategies instead (``none``, ``default``, ``similarity``,
+    ``random``, ``all``): each result condition then carries its paired test against the default.
+
     The arguments are those of `Evaluation.prepare` and `Evaluation.run`; notes found while preparing
     go to ``on_note`` too.
     """
@@ -305,6 +321,7 @@ async def evaluate(
         data,
         context,
         conditions=conditions,
+        retrieval=retrieval,
         repeats=repeats,
         temperature=temperature,
         concurrency=concurrency,

@@ -45,6 +45,7 @@ async def _retrieve(item: Item, context: Context, *, exclude_own: bool) -> list[
         exclude_items=[item.id] if exclude_own else [],
         utility_weight=context.utility_weight,
         min_similarity=context.min_similarity,
+        strategy=context.retrieval,
     )
     return [
         InjectedExperience(label=f"E{n}", id=s.experience.id, text=s.experience.text, similarity=s.similarity)
