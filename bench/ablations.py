@@ -133,7 +133,15 @@ async def main(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         "library_size": {str(seed): r.library_size for seed, r in zip(seeds, results, strict=True)},
         "wrong_advice": {
             field: sum(getattr(w, field) for w in wrong)
-            for field in ("planted", "deleted", "superseded", "active")
+            for field in (
+                "planted",
+                "deleted",
+                "superseded",
+                "active",
+                "cited_wrong",
+                "cited_correct",
+                "harmful_votes",
+            )
         },
         "seconds": time.monotonic() - clock,
         "folder": str(out),
@@ -185,7 +193,9 @@ def _print(summary: dict[str, Any]) -> None:
     print()
     print(
         f"Wrong advice planted by the teacher: {wrong['planted']}; deleted {wrong['deleted']}, merged or "
-        f"rewritten {wrong['superseded']}, still active at the end {wrong['active']}."
+        f"rewritten {wrong['superseded']}, still active at the end {wrong['active']}. Their usage: cited in "
+        f"{wrong['cited_wrong']} wrong and {wrong['cited_correct']} right answers, {wrong['harmful_votes']} "
+        "harmful votes."
     )
     print(f"Libraries: {summary['library_size']} active experiences; {summary['seconds']:.0f} s in all.")
     print(f"Chart: {summary['plot']}")

@@ -134,15 +134,16 @@ def demo(workdir: Path | None, as_json: bool, **settings: Any) -> None:
     settings["retrieval"] = tuple(name.strip() for name in settings["retrieval"].split(",") if name.strip())
     if settings["world"] == "classic" and settings["families"] is not None:
         fail("--families applies to --world skills only")
+    try:
+        Demo.check(settings["world"], settings["families"], settings["retrieval"])
+    except ValueError as exc:
+        fail(str(exc))
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix="ted-demo-"))
     elif workdir.exists() and any(workdir.iterdir()):
         fail(f"{workdir} is not empty; give a new or empty folder to --workdir")
     workdir = workdir.expanduser().absolute()
-    try:
-        prepared = Demo(workdir, **settings)
-    except ValueError as exc:
-        fail(str(exc))
+    prepared = Demo(workdir, **settings)
     workdir.mkdir(parents=True, exist_ok=True)
     err_console.print(
         f"[bold yellow]SIMULATED MODELS[/]: demo in {workdir} ({settings['train']} training and "

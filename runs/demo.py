@@ -91,22 +91,34 @@ class Demo:
         library_cap: int | None = None,
         retrieval: tuple[str, ...] = ("none", "default"),
     ) -> None:
-        from ted.runs.answers import conditions_for
         from ted.sim import SimConfig
-        from ted.tasks.synth import world_families
 
         self.workdir = Path(workdir).expanduser().absolute()
         self.train, self.test, self.rollouts, self.batch, self.epochs = train, test, rollouts, batch, epochs
         self.seed, self.embeddings = seed, embeddings
-        self.world_name, self.families = world, len(world_families(world, families))
+        self.world_name, self.families = world, self.check(world, families, retrieval)
         self.library_cap, self.retrieval = library_cap, tuple(retrieval)
-        if not {"baseline", "library"} <= set(conditions_for(self.retrieval)):
-            raise ValueError("a demo compares at least none and default retrieval")
         self._world: World | None = None
         self.config = SimConfig(seed=seed, latency=latency)
         self.split = DatasetSplit.of(self.workdir / "data", format="jsonl", train_size=train, seed=seed)
         self._server: SimServer | None = None
         self._clock = 0.0
+
+    @staticmethod
+    def check(world: str, families: int | None, retrieval: tuple[str, ...]) -> int:
+        """Check a demo's world and retrieval strategies; returns the number of families.
+
+        Raises:
+            ValueError: An unknown world or strategy, a number of families the world does not have, or
+                strategies without ``none`` and ``default``.
+        """
+        from ted.runs.answers import conditions_for
+        from ted.tasks.synth import world_families
+
+        count = len(world_families(world, families))
+        if not {"baseline", "library"} <= set(conditions_for(retrieval)):
+            raise ValueError("a demo compares at least none and default retrieval")
+        return count
 
     def __enter__(self) -> Self:
         from ted.sim import SimServer, World
@@ -177,6 +189,7 @@ class Demo:
         readings = self._world.reader.read_many([e.text for e in everything])
         wrong = [e for e, r in zip(everything, readings, strict=True) if r.stance == "wrong"]
         ever: dict[str, Status] = {e.id: e.status for e in wrong}
+        stats = {e.id: e.stats for e in wrong}
         # An experience whose text was rewritten keeps its id: read its first text from the journal.
         for e, r in zip(everything, readings, strict=True):
             if r.stance != "wrong" and e.version > 1:
@@ -184,11 +197,15 @@ class Demo:
                 before = [entry.before.text for entry in history if entry.before is not None]
                 if before and any(x.stance == "wrong" for x in self._world.reader.read_many(before)):
                     ever[e.id] = Status.SUPERSEDED if e.status is Status.ACTIVE else e.status
+                    stats[e.id] = e.stats
         return WrongAdvice(
             planted=len(ever),
             deleted=sum(s is Status.DELETED for s in ever.values()),
             superseded=sum(s is Status.SUPERSEDED for s in ever.values()),
             active=sum(s is Status.ACTIVE for s in ever.values()),
+            cited_wrong=sum(s.cited_wrong for s in stats.values()),
+            cited_correct=sum(s.cited_correct for s in stats.values()),
+            harmful_votes=sum(s.harmful for s in stats.values()),
         )
 
     def finish(

@@ -251,6 +251,9 @@ class WrongAdvice(BaseModel):
     deleted: int = Field(description="Of those, deleted (pruned or evicted).")
     superseded: int = Field(description="Of those, merged or rewritten into advice that is not wrong.")
     active: int = Field(description="Of those, still active and still wrong at the end.")
+    cited_wrong: int = Field(default=0, description="Their citations in trajectories graded wrong.")
+    cited_correct: int = Field(default=0, description="Their citations in trajectories graded correct.")
+    harmful_votes: int = Field(default=0, description="Harmful votes the reflecting teacher gave them.")
 
 
 class InjectedExperienceResult(BaseModel):

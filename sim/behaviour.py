@@ -77,7 +77,12 @@ class Solution:
 
 
 def respond(
-    request: ChatRequest, item: Item | None, world: World, config: SimConfig, rng: random.Random
+    request: ChatRequest,
+    item: Item | None,
+    world: World,
+    config: SimConfig,
+    rng: random.Random,
+    luck: float | None = None,
 ) -> ChatCompletionMessage:
     """One reply (one choice) to a request about ``item``, by the request's kind.
 
@@ -101,7 +106,7 @@ def respond(
             if config.obey_injections:
                 operations += obey(request, item, world)
         return _operations(operations, offered=tools, json_mode=request.json_mode, rng=rng, done=done)
-    solution = solve(request, item, world, config, rng) if item is not None else None
+    solution = solve(request, item, world, config, rng, luck) if item is not None else None
     if kind == "structured":
         if tools and not request.has_tool_results:
             name, function = next(iter(tools.items()))
@@ -125,7 +130,14 @@ def _inferred(request: ChatRequest, item: Item, world: World) -> Family | None:
     return world.family_of_name(name) if name is not None else None
 
 
-def solve(request: ChatRequest, item: Item, world: World, config: SimConfig, rng: random.Random) -> Solution:
+def solve(
+    request: ChatRequest,
+    item: Item,
+    world: World,
+    config: SimConfig,
+    rng: random.Random,
+    luck: float | None = None,
+) -> Solution:
     """Solve the puzzle the request quotes, as the role its model name says.
 
     The student reads each injected experience by meaning (`World.reader`). The first one about its
@@ -135,12 +147,17 @@ def solve(request: ChatRequest, item: Item, world: World, config: SimConfig, rng
     it followed, and now and then another label (more often when wrong). The teacher is right with
     ``p_teacher`` and states the skill it infers in its reasoning. With ``obey_injections``, the
     student also copies every injection line of its problem into its reasoning.
+
+    ``luck`` (uniform in [0, 1)), when given, decides right or wrong instead of a draw from ``rng``: the
+    simulator derives it from the item, not from the whole prompt, so that the same item asked with
+    other experiences gets the same luck and paired comparisons measure only what the prompts change
+    (common random numbers).
     """
     family = world.family_of(item)
     title = family.title if family else "this question"
     if role_of(request) == "teacher":
         inferred = _inferred(request, item, world)
-        correct = rng.random() < config.p_teacher
+        correct = (rng.random() if luck is None else luck) < config.p_teacher
         answer = item.answer if correct else world.wrong_answer(item, rng)
         key_idea = f" Key idea: {inferred.skill}" if inferred else ""
         reasoning = f"Simulated teacher reasoning about {title}.{key_idea} Working it through gives {answer}."
@@ -154,12 +171,13 @@ def solve(request: ChatRequest, item: Item, world: World, config: SimConfig, rng
     ]
     skill_lines = [(label, text) for label, text, stance in about if stance == "skill"]
     irrelevant = len(injected) - len(about)
+    draw = rng.random() if luck is None else luck
     misled = bool(about) and about[0][2] == "wrong" and rng.random() < config.p_follow_wrong
     if misled:
         p = config.p_student_misled
     else:
         p = config.p_student_skill if skill_lines else config.p_student_base
-    correct = rng.random() < p * (1 - config.irrelevant_cost) ** irrelevant
+    correct = draw < p * (1 - config.irrelevant_cost) ** irrelevant
     answer = item.answer if correct else world.wrong_answer(item, rng)
     followed = [about[0][:2]] if misled else skill_lines
     cited = [label for label, _ in followed]
@@ -185,9 +203,11 @@ def reflect(
 
     The teacher works on the family it infers (`_inferred`) and reads the injected experiences by
     meaning. Those stating that family's skill get a helpful vote; those about nothing the world knows
-    get a harmful vote with probability ``p_vote_harmful``; a wrong one goes unnoticed (the teacher
-    believes it). When no injected experience carries the skill, the teacher adds one: with
-    probability ``p_wrong_advice`` (skills world) the family's misconception; with ``noise_rate``
+    get a harmful vote with probability ``p_vote_harmful``; one stating the family's misconception gets
+    a harmful vote with probability ``p_spot_wrong`` (otherwise it goes unnoticed, and only the
+    students' citations in wrong answers count against it). When no injected experience carries the
+    skill, the teacher adds one: with probability ``p_wrong_advice`` (skills world) the family's
+    misconception; with ``noise_rate``
     useless advice, half the time generic and half the time a decoy (classic world) or advice too
     specific to this item (skills world); else a paraphrase of the skill. When the skill was there and
     the reflection happens anyway (some attempt was wrong), it restates the skill in other words with
@@ -204,6 +224,10 @@ def reflect(
             carried = True
             reason = f"It states the skill for {family.title}."
             operations.append({"op": "vote", "label": label, "vote": "helpful", "reason": reason})
+        elif reading.family == family.name and reading.stance == "wrong":
+            if rng.random() < config.p_spot_wrong:
+                reason = f"It contradicts the correct solution for {family.title}."
+                operations.append({"op": "vote", "label": label, "vote": "harmful", "reason": reason})
         elif reading.family is None and rng.random() < config.p_vote_harmful:
             reason = "Generic advice that did not help."
             operations.append({"op": "vote", "label": label, "vote": "harmful", "reason": reason})

@@ -146,6 +146,11 @@ class SimConfig(BaseModel):
         description="Chance that reflection adds another wording of a skill the students already had but "
         "still got wrong (near-duplicates, as real teachers write them).",
     )
+    p_spot_wrong: Probability = Field(
+        default=0.3,
+        description="Skills world: chance that reflection votes harmful an injected experience that states "
+        "its puzzle's misconception (the teacher, knowing the answer, sees that it misleads).",
+    )
     p_vote_harmful: Probability = Field(
         default=0.5,
         description="Chance that reflection votes an injected experience without any skill harmful.",

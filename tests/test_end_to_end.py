@@ -125,3 +125,5 @@ async def test_retrieval_matters_on_the_skills_world(tmp_path: Path) -> None:
     wrong = result.wrong_advice
     assert wrong is not None and wrong.planted > 0, wrong
     assert wrong.deleted + wrong.superseded >= 1 and wrong.active <= wrong.planted // 2, wrong
+    # What found it: citations in wrong answers (and the teacher's votes), not in right ones.
+    assert wrong.cited_wrong > wrong.cited_correct, wrong
