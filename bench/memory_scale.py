@@ -13,6 +13,11 @@ script measures:
   once, when it is indexed (that cost is inside the add throughput); cluster finding reads those
   lists, scores the pairs exactly and joins them with union-find. (Times up to 10k are the median of
   5 runs.)
+- the recall of cluster finding, at the calibrated merge threshold (0.55, candidates a model confirms)
+  and at 0.8 (merges nothing confirms): the share of the exact pairs at or above it (numpy over the
+  same vectors) that the neighbour lists found ("pair recall"), and the share whose two ends the found
+  pairs connect anyway, through other links ("linked recall": what union-find needs). Up to 20k every
+  pair is checked; above, the pairs of a seeded sample of 2,000 experiences (an unbiased estimate).
 
 Vectors of the synthetic texts are computed once with MiniLM and cached in ``--cache`` (default: a
 folder in the system temp dir), so a rerun skips the ~4 minutes of embedding at 100k.
@@ -38,8 +43,17 @@ from typing import Any
 import numpy as np
 
 from ted.memory import ExperienceStore, plan_compression
-from ted.memory.compression import clusters_from_pairs, similar_pairs
+from ted.memory.compression import (
+    MERGE_THRESHOLD,
+    UNCONFIRMED_MERGE_THRESHOLD,
+    clusters_from_pairs,
+    similar_pairs,
+)
 from ted.memory.minilm import MiniLMEmbeddings
+
+# Exact pairs are counted over all experiences up to this size, over a sample of sources above it.
+EXACT_PAIRS_UP_TO = 20_000
+PAIR_SAMPLE = 2_000
 
 # Cluster finding is timed this many times up to 10k experiences and the median reported (small sizes
 # are noisy); larger sizes are timed once.
@@ -415,9 +429,16 @@ async def _measure(
             started = time.perf_counter()
             cluster_ids, cluster_vectors = await store.active_vectors()
             neighbours = await store.neighbour_lists(cluster_ids, cluster_vectors, k=8)
-            clusters = clusters_from_pairs(similar_pairs(cluster_ids, neighbours, 0.8))
+            found_pairs = similar_pairs(cluster_ids, neighbours, MERGE_THRESHOLD)
+            clusters = clusters_from_pairs(found_pairs)
             timings.append(time.perf_counter() - started)
         cluster_seconds = statistics.median(timings)
+        recall = {
+            threshold: _pair_recall(
+                cluster_ids, cluster_vectors, similar_pairs(cluster_ids, neighbours, threshold), threshold
+            )
+            for threshold in (MERGE_THRESHOLD, UNCONFIRMED_MERGE_THRESHOLD)
+        }
         started = time.perf_counter()
         plan = await plan_compression(store)
         plan_seconds = time.perf_counter() - started
@@ -433,12 +454,57 @@ async def _measure(
             "recall_at_5": round(hits / len(query_vectors), 4),
             "cluster_seconds": round(cluster_seconds, 4),
             "clusters": len(clusters),
+            **{
+                f"{name}_at_{threshold:g}": value
+                for threshold, values in recall.items()
+                for name, value in zip(("exact_pairs", "pair_recall", "linked_recall"), values, strict=True)
+            },
             "plan_seconds": round(plan_seconds, 3),
             "plan_clusters": len(plan.clusters),
             "disk_mb": round(disk / 1e6, 1),
         }
     finally:
         store.close()
+
+
+def _pair_recall(
+    ids: list[str], vectors: np.ndarray, found: list[tuple[float, str, str]], threshold: float
+) -> tuple[int, float | None, float | None]:
+    """The exact pairs at or above ``threshold``: how many, the share cluster finding listed, and the
+    share whose ends its pairs connect (through any chain of found links).
+
+    Above `EXACT_PAIRS_UP_TO` experiences, only pairs with one end in a seeded sample of sources count.
+    """
+    n = len(ids)
+    rows = (
+        np.arange(n)
+        if n <= EXACT_PAIRS_UP_TO
+        else np.sort(np.random.default_rng(0).choice(n, PAIR_SAMPLE, replace=False))
+    )
+    sources = {ids[i] for i in rows}
+    listed = {(a, b) for _, a, b in found if a in sources or b in sources}
+    parent = {i: i for i in ids}
+
+    def root(node: str) -> str:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for _, a, b in found:
+        parent[root(a)] = root(b)
+    exact: set[tuple[str, str]] = set()
+    for start in range(0, len(rows), 1000):
+        block = rows[start : start + 1000]
+        similarity = vectors[block] @ vectors.T
+        for row, column in zip(*np.nonzero(similarity >= threshold), strict=True):
+            a, b = ids[block[row]], ids[column]
+            if a != b:
+                exact.add((a, b) if a < b else (b, a))
+    if not exact:
+        return 0, None, None
+    linked = sum(root(a) == root(b) for a, b in exact)
+    return len(exact), round(len(exact & listed) / len(exact), 4), round(linked / len(exact), 4)
 
 
 async def run(sizes: list[int], query_count: int, cache: Path, seed: int) -> dict[str, Any]:
@@ -481,6 +547,12 @@ def _print_table(summary: dict[str, Any]) -> None:
         ("recall@5", "recall_at_5"),
         ("clusters s", "cluster_seconds"),
         ("clusters", "clusters"),
+        ("exact pairs 0.55", "exact_pairs_at_0.55"),
+        ("pair recall", "pair_recall_at_0.55"),
+        ("linked", "linked_recall_at_0.55"),
+        ("exact pairs 0.8", "exact_pairs_at_0.8"),
+        ("pair recall", "pair_recall_at_0.8"),
+        ("linked", "linked_recall_at_0.8"),
         ("plan s", "plan_seconds"),
         ("disk MB", "disk_mb"),
     ]

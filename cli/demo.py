@@ -27,9 +27,22 @@ def _show(summary: DemoResult) -> None:
     table.add_column(style="bold")
     table.add_column()
     for result in summary.eval.conditions:
-        table.add_row(f"{result.condition} accuracy", interval(result.accuracy))
+        versus = result.versus_library
+        against = (
+            f" (vs library: p = {versus.test.p_value:.3g})"
+            if versus and result.condition != "baseline"
+            else ""
+        )
+        table.add_row(f"{result.condition} accuracy", interval(result.accuracy) + against)
     if summary.p_value is not None:
         table.add_row("McNemar p-value", f"{summary.p_value:.3g}")
+    if summary.wrong_advice is not None:
+        wrong = summary.wrong_advice
+        table.add_row(
+            "wrong advice",
+            f"{wrong.planted} planted by the teacher: {wrong.deleted} deleted, {wrong.superseded} merged or "
+            f"rewritten, {wrong.active} left",
+        )
     table.add_row("items", f"{summary.train_items} distilled, {summary.test_items} held out")
     table.add_row("library", f"{summary.library_size} experiences in {summary.library}")
     table.add_row("time", f"{summary.seconds:.0f} s")
@@ -49,7 +62,8 @@ async def _run(demo: Demo) -> DemoResult:
         evaluation = await demo.evaluation()
         with EvalProgress.of(evaluation) as progress:
             evaluated = await evaluation.run(on_answer=progress.on_answer)
-    return demo.finish(distilled, evaluated)
+        wrong = await demo.wrong_advice()
+    return demo.finish(distilled, evaluated, wrong)
 
 
 @click.command()
@@ -86,6 +100,25 @@ async def _run(demo: Demo) -> DemoResult:
     show_default=True,
     help="minilm: the bundled model (the `local` extra); hash: no model at all.",
 )
+@click.option(
+    "--world",
+    type=click.Choice(["classic", "skills"]),
+    default="classic",
+    show_default=True,
+    help="classic: six drawn puzzle families; skills: card puzzles on up to 24 topics, advice read by "
+    "meaning, a teacher that sometimes plants wrong advice.",
+)
+@click.option("--families", type=click.IntRange(min=2), help="Families of the skills world (default: 24).")
+@click.option(
+    "--cap", "library_cap", type=click.IntRange(min=1), help="Library cap (default: TED_LIBRARY_CAP)."
+)
+@click.option(
+    "--retrieval",
+    default="none,default",
+    show_default=True,
+    help="Retrieval strategies the evaluation compares, comma-separated: none and default, and any of "
+    "similarity, random, all (ablations; each costs one more pass over the held-out puzzles).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def demo(workdir: Path | None, as_json: bool, **settings: Any) -> None:
     """Run TED end to end offline on synthetic puzzles with SIMULATED models, and write a report.
@@ -98,11 +131,19 @@ def demo(workdir: Path | None, as_json: bool, **settings: Any) -> None:
     from ted.cli.output import emit, err_console, fail, run, user_errors
     from ted.runs import Demo, RunStopped
 
+    settings["retrieval"] = tuple(name.strip() for name in settings["retrieval"].split(",") if name.strip())
+    if settings["world"] == "classic" and settings["families"] is not None:
+        fail("--families applies to --world skills only")
+    try:
+        Demo.check(settings["world"], settings["families"], settings["retrieval"])
+    except ValueError as exc:
+        fail(str(exc))
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix="ted-demo-"))
     elif workdir.exists() and any(workdir.iterdir()):
         fail(f"{workdir} is not empty; give a new or empty folder to --workdir")
     workdir = workdir.expanduser().absolute()
+    prepared = Demo(workdir, **settings)
     workdir.mkdir(parents=True, exist_ok=True)
     err_console.print(
         f"[bold yellow]SIMULATED MODELS[/]: demo in {workdir} ({settings['train']} training and "
@@ -111,7 +152,7 @@ def demo(workdir: Path | None, as_json: bool, **settings: Any) -> None:
     )
     with user_errors():
         try:
-            summary = run(_run(Demo(workdir, **settings)))
+            summary = run(_run(prepared))
         except (RunStopped, KeyboardInterrupt) as exc:
             fail(f"{exc or 'interrupted'} (the demo's files are in {workdir})", code=130)
     emit(summary, as_json=as_json, show=_show)

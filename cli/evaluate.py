@@ -25,6 +25,7 @@ FIXED_ON_RESUME = (
     "seeds",
     "temperature",
     "concurrency",
+    "retrieval",
     "student_model",
     "settings",
 )
@@ -61,10 +62,12 @@ async def _new_evaluation(folder: Path, data: str | None, options: dict[str, Any
         train_size=options.get("train_size"),
         seed=options.get("seed"),
     )
+    retrieval = options.get("retrieval")
     return await Evaluation.prepare(
         split,
         context,
         conditions=("library", "baseline") if options["baseline"] else ("library",),
+        retrieval=retrieval.split(",") if retrieval else None,
         repeats=options["seeds"],
         temperature=options.get("temperature"),
         concurrency=options["concurrency"],
@@ -125,10 +128,20 @@ def show(result: EvaluationResult) -> None:
     table.add_column("accuracy [95% CI]")
     table.add_column("graded", justify="right")
     table.add_column("failed", justify="right")
+    ablations = any(c.condition not in ("library", "baseline") for c in result.conditions)
+    if ablations:
+        table.add_column("p vs library", justify="right")
     for condition in result.conditions:
-        table.add_row(
-            condition.condition, interval(condition.accuracy), str(condition.graded), str(condition.failed)
-        )
+        row = [
+            condition.condition,
+            interval(condition.accuracy),
+            str(condition.graded),
+            str(condition.failed),
+        ]
+        if ablations:
+            versus = condition.versus_library
+            row.append(f"{versus.test.p_value:.3g}" if versus is not None else "-")
+        table.add_row(*row)
     console.print(table)
     if result.comparison is not None:
         difference = result.comparison.difference
@@ -141,6 +154,17 @@ def show(result: EvaluationResult) -> None:
     console.print(f"report: {Path(result.report_dir) / 'report.md'}", highlight=False)
 
 
+def _strategies(value: str | None) -> str | None:
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    known = ("none", "default", "similarity", "random", "all")
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise click.BadParameter(f"use some of {', '.join(known)}, comma-separated; got {value!r}")
+    return ",".join(names)
+
+
 @click.command("eval")
 @click.argument("data", required=False)
 @library_option
@@ -151,6 +175,14 @@ def show(result: EvaluationResult) -> None:
     default=True,
     show_default=True,
     help="Also run the student without the library, and compare (paired test).",
+)
+@click.option(
+    "--retrieval",
+    metavar="STRATEGIES",
+    callback=lambda ctx, param, value: _strategies(value),
+    help="Compare retrieval strategies instead, comma-separated: none (no library), default (TED's "
+    "ranking), similarity (no utility), random (k at random), all (the whole library); each is "
+    "tested against default. Replaces --baseline.",
 )
 @click.option(
     "--seeds",

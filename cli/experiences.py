@@ -413,7 +413,13 @@ def rollback_command(ctx: click.Context, version: int) -> None:
 @experiences.command("compress")
 @library_options
 @click.option("--dry-run", is_flag=True, help="Only print the plan.")
-@click.option("--merge-threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True)
+@click.option(
+    "--merge-threshold",
+    type=click.FloatRange(0, 1),
+    default=0.8,
+    show_default=True,
+    help="Similarity at which experiences are merged; no model confirms here, so keep it high.",
+)
 @click.option("--min-evidence", type=click.FloatRange(min=0), default=5.0, show_default=True)
 @click.option("--max-utility", type=click.FloatRange(0, 1), default=0.25, show_default=True)
 @click.option("--cap", type=click.IntRange(min=0), default=None, help="Most active experiences to keep.")

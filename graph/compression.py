@@ -1,12 +1,20 @@
 """One compression of the library: keep it small and clean.
 
-1. A deterministic plan (``ted.memory.plan_compression``): clusters of near-duplicates by embedding
-   similarity, verbose entries, low-utility entries with enough evidence, eviction over the cap.
-2. The compress model merges each cluster and rewrites the verbose entries through the memory tools
-   (or JSON operations), applied by `ted.graph.edits`. A cluster the model leaves unmerged is merged
-   deterministically, keeping the text of its most useful member, so a misbehaving model cannot block
-   compression.
+1. A deterministic plan (``ted.memory.plan_compression``): candidate groups of similar experiences
+   (embedding similarity at ``merge_threshold``, calibrated for the embedding model so that every
+   paraphrase group of the calibration set is a candidate; see `ted.memory.compression`), verbose
+   entries, low-utility entries with enough evidence, eviction over the cap. Groups the model kept
+   apart before are not proposed again.
+2. The compress model decides for each candidate group: it merges what says the same thing and keeps
+   the rest apart with a reason (``keep_apart``, journaled), and it rewrites the verbose entries,
+   through the memory tools (or JSON operations) applied by `ted.graph.edits`. When the model decided
+   to merge but its text was refused, or said nothing about a group whose every link is at or above
+   ``duplicate_threshold`` (near-certain duplicates), the group is merged deterministically, keeping
+   the text of its most useful member, so a misbehaving model cannot block compression; any other
+   group the model left undecided stays as it is.
 3. Pruning and the cap are applied without a model, on a fresh plan.
+
+`preview_merges` asks the model about every candidate group and applies nothing: a dry run.
 
 The graphs call `compress_library` from their own nodes: the per-item graph's ``compress`` when an
 item leaves the library over its cap, the dataset loop between batches and when it finishes.
@@ -17,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from ted.graph.calling import call
 from ted.graph.context import Context
@@ -37,6 +46,8 @@ from ted.graph.models import chat_model, model_spec
 from ted.graph.prompting import compress_messages
 from ted.graph.state import CompressionReport, ErrorRecord, Usage
 from ted.memory import Experience, ExperienceStore, Status, apply_plan, plan_compression
+from ted.memory.errors import ToolInputError
+from ted.memory.operations import KeepApartOp, MergeOp, parse_request
 from ted.memory.tools import tool_schemas
 
 # Verbose experiences sent to the model per request, and clusters handled at once.
@@ -46,6 +57,34 @@ CONCURRENCY = 4
 
 def _key(ids: Sequence[str]) -> str:
     return hashlib.sha1("|".join(sorted(ids)).encode()).hexdigest()[:10]
+
+
+Decision = Literal["merge", "keep apart", "merge some, keep some apart", "none"]
+
+
+@dataclass
+class MergeDecision:
+    """What the compress model decided about one candidate group (see `preview_merges`)."""
+
+    ids: list[str]
+    texts: list[str]
+    similarity: str
+    """The similarity range of the group's links, as the plan gives it."""
+    decision: Decision = "none"
+    merges: list[tuple[list[str], str]] = field(default_factory=list)
+    """(labels, merged text) per merge the model asked for."""
+    reasons: list[str] = field(default_factory=list)
+
+
+def _decide(requests: Sequence[Any]) -> tuple[Decision, list[tuple[list[str], str]], list[str]]:
+    merges = [(list(r.labels), r.text) for r in requests if isinstance(r, MergeOp)]
+    apart = [r for r in requests if isinstance(r, KeepApartOp)]
+    reasons = [r.reason for r in requests if isinstance(r, MergeOp | KeepApartOp) and r.reason]
+    if merges and apart:
+        return "merge some, keep some apart", merges, reasons
+    if merges:
+        return "merge", merges, reasons
+    return ("keep apart" if apart else "none"), merges, reasons
 
 
 class _Session:
@@ -62,8 +101,42 @@ class _Session:
         self.errors: list[ErrorRecord] = []
         self.operations: list[str] = []
 
-    async def run(self, experiences: Sequence[Experience], *, merge: bool, key: str) -> None:
-        """Ask the model to merge ``experiences`` (one cluster) or to rewrite them, and apply its edits."""
+    async def ask(self, experiences: Sequence[Experience], *, merge: bool) -> list[Any]:
+        """Ask the model about ``experiences`` and return the requests it made, parsed, unapplied."""
+        lines = [(f"E{n}", e.text) for n, e in enumerate(experiences, start=1)]
+        messages = compress_messages(
+            self.context,
+            cluster=lines if merge else (),
+            verbose=() if merge else lines,
+            json_mode=self.json_mode,
+        )
+        chat = chat_model(self.context, "compress")
+        if self.json_mode:
+            answer = await ask_for_operations(
+                chat, messages, spec=self.spec, stage="compress", item_id="library", retries=0
+            )
+            self.usage.extend(answer.usage)
+            self.errors.extend(answer.errors)
+            return list(answer.operations or [])
+        schemas = tool_schemas(tool_names(COMPRESS_TOOLS), max_words=editor_word_limit(self.context))
+        reply = await call(
+            chat.bind_tools(list(schemas)), messages, spec=self.spec, stage="compress", item_id="library"
+        )
+        self.usage.extend(reply.usage)
+        self.errors.extend(reply.errors)
+        requests = []
+        for tool_call in reply.message.tool_calls if reply.message is not None else []:
+            try:
+                requests.append(parse_request(tool_call["name"], tool_call["args"], COMPRESS_TOOLS))
+            except ToolInputError:
+                continue
+        return requests
+
+    async def run(self, experiences: Sequence[Experience], *, merge: bool, key: str) -> Decision:
+        """Ask the model to merge ``experiences`` (one cluster) or to rewrite them, and apply its edits.
+
+        Returns what the model decided about the cluster (``none`` for a rewrite).
+        """
         labels = {f"E{n}": e.id for n, e in enumerate(experiences, start=1)}
         lines = [(label, e.text) for label, e in zip(labels, experiences, strict=True)]
         editor = compression_editor(
@@ -84,7 +157,9 @@ class _Session:
             self.usage.extend(answer.usage)
             # A malformed answer is recorded; the fallback merge still compresses its cluster.
             self.errors.extend(answer.errors)
-            outcomes = await apply_planned(editor, plan_operations(answer.operations or []), COMPRESS_TOOLS)
+            operations = answer.operations or []
+            decided = _decide(operations)[0]
+            outcomes = await apply_planned(editor, plan_operations(operations), COMPRESS_TOOLS)
         else:
             schemas = tool_schemas(tool_names(COMPRESS_TOOLS), max_words=editor_word_limit(self.context))
             reply = await call(
@@ -93,8 +168,16 @@ class _Session:
             self.usage.extend(reply.usage)
             self.errors.extend(reply.errors)
             calls = reply.message.tool_calls if reply.message is not None else []
+            parsed = []
+            for tool_call in calls:
+                try:
+                    parsed.append(parse_request(tool_call["name"], tool_call["args"], COMPRESS_TOOLS))
+                except ToolInputError:
+                    continue
+            decided = _decide(parsed)[0]
             outcomes = await apply_tool_calls(editor, calls, COMPRESS_TOOLS)
         self.operations.extend(succeeded(outcomes))
+        return decided if merge else "none"
 
 
 async def _still_active(store: ExperienceStore, ids: Sequence[str]) -> list[Experience]:
@@ -128,22 +211,24 @@ async def compress_library(
     session = _Session(context, store, op_prefix, step)
     limit = asyncio.Semaphore(CONCURRENCY)
 
-    async def merge(cluster: Sequence[str]) -> bool:
+    async def merge(cluster: Sequence[str]) -> tuple[Decision, bool] | None:
         async with limit:
             members = await _still_active(store, cluster)
             if len(members) < 2:
-                return False
-            await session.run(members, merge=True, key=f"merge-{_key(cluster)}")
+                return None
+            decided = await session.run(members, merge=True, key=f"merge-{_key(cluster)}")
             leftover = await _still_active(store, cluster)
-            if len(leftover) >= 2:
-                # The model did not merge them: keep the most useful member's text.
+            certain = plan.similarities.get(cluster[0], (0.0, 0.0))[0] >= context.duplicate_threshold
+            if len(leftover) >= 2 and (decided == "merge" or (decided == "none" and certain)):
+                # The model meant to merge them (or said nothing about sure duplicates): keep the most
+                # useful member's text.
                 fallback = plan.model_copy(
                     update={"clusters": [[e.id for e in leftover]], "prune": [], "evict": []}
                 )
                 await apply_plan(
                     store, fallback, op_prefix=f"{op_prefix}merge-{_key(cluster)}/fallback/", step=step
                 )
-            return True
+            return decided, len(await _still_active(store, cluster)) < len(members)
 
     async def rewrite(ids: Sequence[str]) -> None:
         async with limit:
@@ -151,7 +236,9 @@ async def compress_library(
             if members:
                 await session.run(members, merge=False, key=f"rewrite-{_key(ids)}")
 
-    merged = sum(await asyncio.gather(*(merge(cluster) for cluster in plan.clusters)))
+    outcomes = [o for o in await asyncio.gather(*(merge(cluster) for cluster in plan.clusters)) if o]
+    merged = sum(done for _, done in outcomes)
+    kept_apart = sum(d in ("keep apart", "merge some, keep some apart") for d, _ in outcomes)
     in_clusters = {i for cluster in plan.clusters for i in cluster}
     verbose = [i for i in plan.rewrite if i not in in_clusters]
     versions = {e.id: e.version for e in await _still_active(store, verbose)}
@@ -172,5 +259,41 @@ async def compress_library(
         evicted=len(upkeep.evict),
         library_size=await store.count(),
         operations=session.operations,
+        kept_apart=kept_apart,
     )
     return report, session.usage, session.errors
+
+
+async def preview_merges(context: Context) -> tuple[list[MergeDecision], list[Usage], list[ErrorRecord]]:
+    """A dry run of the merging part of compression: each candidate group and the model's decision.
+
+    The plan is made as `compress_library` makes it; the compress model is asked about every
+    candidate group; nothing is applied (no merge, no keep-apart record, no journal entry).
+    """
+    store = await open_library(context)
+    plan = await plan_compression(
+        store,
+        merge_threshold=context.merge_threshold,
+        min_evidence=context.prune_min_evidence,
+        max_utility=context.prune_max_utility,
+        cap=context.library_cap,
+        max_words=context.max_words,
+    )
+    session = _Session(context, store, "preview/", "preview")
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(cluster: Sequence[str]) -> MergeDecision:
+        members = await _still_active(store, cluster)
+        low, high = plan.similarities.get(cluster[0], (0.0, 0.0))
+        decision = MergeDecision(
+            ids=[e.id for e in members],
+            texts=[e.text for e in members],
+            similarity=f"{low:.2f} to {high:.2f}",
+        )
+        async with limit:
+            requests = await session.ask(members, merge=True)
+        decision.decision, decision.merges, decision.reasons = _decide(requests)
+        return decision
+
+    decisions = list(await asyncio.gather(*(one(cluster) for cluster in plan.clusters)))
+    return decisions, session.usage, session.errors

@@ -202,6 +202,12 @@ class Context:
     min_similarity: float = _from_env(
         "min_similarity", 0.2, "Least cosine similarity for an experience to be injected"
     )
+    retrieval: Literal["default", "similarity", "random", "all"] = _from_env(
+        "retrieval",
+        "default",
+        "Which experiences the student is shown: default (similarity and utility), similarity (no "
+        "utility), random (k drawn at random), all (the whole library); the last three are ablations",
+    )
 
     # Library upkeep.
     duplicate_threshold: float = _from_env(
@@ -210,7 +216,10 @@ class Context:
         "Similarity above which an added experience updates its neighbour instead",
     )
     merge_threshold: float = _from_env(
-        "merge_threshold", 0.8, "Similarity that makes two experiences a merge pair"
+        "merge_threshold",
+        0.55,
+        "Similarity that makes experiences candidates for a merge, which the compress model confirms or "
+        "declines (calibrated for MiniLM: every paraphrase group of the calibration set is a candidate)",
     )
     prune_min_evidence: int = _from_env(
         "prune_min_evidence", 5, "Usage events an experience needs before it may be pruned"
@@ -315,6 +324,8 @@ class Context:
             problems.append(f"reflect_on must be mistakes or always, not {self.reflect_on!r}")
         if self.scoring not in ("official", "lenient"):
             problems.append(f"scoring must be official or lenient, not {self.scoring!r}")
+        if self.retrieval not in ("default", "similarity", "random", "all"):
+            problems.append(f"retrieval must be default, similarity, random or all, not {self.retrieval!r}")
         for name, (low, high) in _BOUNDS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):

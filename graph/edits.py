@@ -24,6 +24,7 @@ from ted.memory.errors import ToolInputError
 from ted.memory.operations import (
     AddOp,
     DeleteOp,
+    KeepApartOp,
     MergeOp,
     Operation,
     SearchQuery,
@@ -38,8 +39,8 @@ from ted.memory.operations import (
 REFLECT_OPERATIONS: tuple[type[ToolRequest], ...] = (VoteOp, AddOp, UpdateOp, DeleteOp, MergeOp)
 """What a reflection may change, in the order its JSON protocol lists them."""
 REFLECT_TOOLS: tuple[type[ToolRequest], ...] = (SearchQuery, *REFLECT_OPERATIONS)
-COMPRESS_OPERATIONS: tuple[type[ToolRequest], ...] = (MergeOp, UpdateOp)
-"""What a compression may change: merge a cluster, rewrite a verbose experience."""
+COMPRESS_OPERATIONS: tuple[type[ToolRequest], ...] = (MergeOp, KeepApartOp, UpdateOp)
+"""What a compression may do: merge (part of) a group, keep (part of) it apart, rewrite a verbose one."""
 COMPRESS_TOOLS = COMPRESS_OPERATIONS
 
 

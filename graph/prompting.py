@@ -16,7 +16,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from ted.graph.context import Context
 from ted.graph.edits import COMPRESS_OPERATIONS, REFLECT_OPERATIONS
 from ted.graph.state import InjectedExperience, TeacherSolution, Trajectory
-from ted.memory.operations import MergeOp, UpdateOp, operation_examples
+from ted.memory.operations import KeepApartOp, MergeOp, UpdateOp, operation_examples
 from ted.prompts import compress, reflect, render, student, teacher
 from ted.prompts.framing import (
     ATTEMPT,
@@ -185,7 +185,12 @@ def _reflect_protocol(*, json_mode: bool) -> str:
 def _compress_protocol(*, json_mode: bool) -> str:
     if json_mode:
         return render(compress.JSON_PROTOCOL, operations=operation_examples(COMPRESS_OPERATIONS))
-    return render(compress.TOOLS_PROTOCOL, merge_tool=MergeOp.tool_name, update_tool=UpdateOp.tool_name)
+    return render(
+        compress.TOOLS_PROTOCOL,
+        merge_tool=MergeOp.tool_name,
+        keep_tool=KeepApartOp.tool_name,
+        update_tool=UpdateOp.tool_name,
+    )
 
 
 def cited_labels(response: str, offered: Sequence[str]) -> list[str]:

@@ -205,6 +205,8 @@ class CompressionReport(TypedDict):
     evicted: int
     library_size: int
     operations: list[str]
+    kept_apart: NotRequired[int]
+    """Candidate groups the compress model kept apart (in whole or in part), with a reason."""
 
 
 class DistillState(DistillInput):

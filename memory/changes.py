@@ -160,6 +160,15 @@ def merge(
     return new
 
 
+def keep_apart(transaction: Transaction, ids: Sequence[str], *, reason: str, step: str | None) -> None:
+    """Record that active experiences give different advice: a journal entry each, nothing changed."""
+    for experience_id in ids:
+        experience = current(transaction, experience_id)
+        transaction.write(
+            "keep_apart", experience_id, experience, experience, reason=reason, step=step, reindex=False
+        )
+
+
 def record_usage(transaction: Transaction, deltas: Mapping[str, UsageStats], *, step: str | None) -> None:
     """Add usage counts (any status: a merged-away experience may still be counted for a past use)."""
     for experience_id in sorted(deltas):

@@ -36,6 +36,21 @@ from pydantic import BaseModel, Field
 from ted.memory.errors import TextRefused
 from ted.memory.models import Experience, Refusal, Status, evidence, utility
 
+MERGE_THRESHOLD = 0.55
+"""Similarity at which experiences become candidates for a merge that a model confirms (MiniLM).
+
+Calibrated with `bench/merge_calibration.py` on a paraphrase set (`ted.tasks.synth.paraphrase_groups`:
+29 groups, each a skill and its rewordings, and 24 wrong rules on the same topics). With
+all-MiniLM-L6-v2 the weakest link that still connects a paraphrase group is 0.59 (at 0.8 only 17 of
+the 29 groups are connected), while texts of different groups reach 0.95: no threshold separates
+them. So the threshold connects every group (0.55, a margin of 0.04) and the compress model decides
+which candidates say the same thing (`ted.graph.compression`); with the simulated model, all 29 groups
+end as one experience each and no merge mixes distinct advice.
+"""
+
+UNCONFIRMED_MERGE_THRESHOLD = 0.8
+"""The default when nothing confirms a merge (`plan_compression`, `ted experiences compress`)."""
+
 if TYPE_CHECKING:
     from ted.memory.store import ExperienceStore
 
@@ -53,6 +68,10 @@ class CompressionPlan(BaseModel):
     )
     rewrite: list[str] = Field(default_factory=list, description="Experiences too long to inject cheaply.")
     reasons: dict[str, str] = Field(default_factory=dict, description="Why, per experience id.")
+    similarities: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="Per cluster, under its first member's id: its lowest and highest link similarity.",
+    )
 
 
 class CompressionResult(BaseModel):
@@ -143,7 +162,7 @@ def _usefulness(experience: Experience) -> tuple[float, float, str, str]:
 async def plan_compression(
     store: ExperienceStore,
     *,
-    merge_threshold: float = 0.8,
+    merge_threshold: float = UNCONFIRMED_MERGE_THRESHOLD,
     min_evidence: float = 5,
     max_utility: float = 0.25,
     cap: int | None = None,
@@ -170,14 +189,18 @@ async def plan_compression(
     )
     keep = [(i, h) for i, h in zip(ids, hits, strict=True) if i not in pruned and i in active]
     pairs = similar_pairs([i for i, _ in keep], [h for _, h in keep], merge_threshold)
+    apart = {frozenset((a, b)) for group in await store.kept_apart() for a in group for b in group if a != b}
+    pairs = [(s, a, b) for s, a, b in pairs if frozenset((a, b)) not in apart]
     clusters = clusters_from_pairs(pairs, max_size=max_cluster, sort_key=lambda i: _usefulness(active[i]))
     cluster_of = {member: n for n, cluster in enumerate(clusters) for member in cluster}
     links: dict[int, list[float]] = {}
     for similarity, a, b in pairs:
         if a in cluster_of and cluster_of[a] == cluster_of.get(b):
             links.setdefault(cluster_of[a], []).append(similarity)
+    similarities: dict[str, tuple[float, float]] = {}
     for n, cluster in enumerate(clusters):
         low, high = min(links[n]), max(links[n])
+        similarities[cluster[0]] = (low, high)
         for member in cluster:
             reasons[member] = f"near-duplicates (similarity {low:.2f} to {high:.2f}), keep {cluster[0]}"
     clustered = {i for c in clusters for i in c}
@@ -206,6 +229,7 @@ async def plan_compression(
         evict=evict,
         rewrite=rewrite,
         reasons=reasons,
+        similarities=similarities,
     )
 
 

@@ -352,6 +352,17 @@ class LibraryDatabase:
             row = db.execute("SELECT MAX(seq) FROM journal").fetchone()
         return int(row[0] or 0)
 
+    def kept_apart(self) -> list[list[str]]:
+        """The groups of experience ids that a keep_apart operation recorded, oldest first."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT op_id, experience_id FROM journal WHERE kind = 'keep_apart' ORDER BY seq"
+            ).fetchall()
+        groups: dict[str, list[str]] = {}
+        for op_id, experience_id in rows:
+            groups.setdefault(op_id, []).append(experience_id)
+        return list(groups.values())
+
     def history(self, experience_id: str) -> list[JournalEntry]:
         """Every journal entry of one experience, oldest first."""
         with self._read() as db:

@@ -32,6 +32,7 @@ from ted.memory.operations import (
     SEARCH_TOOL,
     AddOp,
     DeleteOp,
+    KeepApartOp,
     MergeOp,
     Operation,
     SearchQuery,
@@ -192,7 +193,7 @@ class LibraryEditor:
         """
         if isinstance(request, SearchQuery):
             return await self.search(request.query, k=request.k)
-        if isinstance(request, AddOp | UpdateOp | DeleteOp | MergeOp | VoteOp):
+        if isinstance(request, AddOp | UpdateOp | DeleteOp | MergeOp | VoteOp | KeepApartOp):
             return await self.apply(request, op_id=op_id)
         raise TypeError(f"{type(request).__name__} is not a request the editor knows")
 
@@ -240,7 +241,27 @@ class LibraryEditor:
             return f"deleted {op.label}"
         if isinstance(op, MergeOp):
             return await self._merge(op, op_id)
+        if isinstance(op, KeepApartOp):
+            return await self._keep_apart(op, op_id)
         return await self._vote(op, op_id)
+
+    async def _keep_apart(self, op: KeepApartOp, op_id: str) -> str:
+        # A label merged earlier in the same answer stands for what it was merged into.
+        ids: list[str] = []
+        for label in op.labels:
+            experience = await self.store.get(self.labels.resolve(label))
+            while experience.status is not Status.ACTIVE and experience.superseded_by:
+                experience = await self.store.get(experience.superseded_by)
+            if experience.status is not Status.ACTIVE:
+                raise ToolInputError(
+                    f"{label} is {experience.status.value}; only active experiences are kept"
+                )
+            ids.append(experience.id)
+        ids = list(dict.fromkeys(ids))
+        if len(ids) < 2:
+            raise ToolInputError("keeping apart needs at least two different experiences")
+        await self.store.keep_apart(ids, op_id=op_id, reason=op.reason, step=self.step)
+        return f"kept apart: {', '.join(self.labels.label(i) for i in ids)}"
 
     async def _add(self, op: AddOp, op_id: str) -> str:
         text = await self._text(op.text, op_id=op_id, kind="add")

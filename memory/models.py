@@ -16,6 +16,16 @@ observations cannot push it to the extremes::
 
 `evidence` is ``positive + negative``, the weighted number of observations behind the score; pruning
 acts only on experiences with enough of it.
+
+Retrieval ranks by `trust`, the same score without the ignored retrievals::
+
+    trust = (positive + 1) / (positive + 2 * harmful + cited_wrong + 2)
+
+Being ignored says an experience was not about the question at hand, not that it misleads: an
+experience that often fills the last places of prompts for other questions piles up ignored
+retrievals, and ranking by utility let it fall below advice that was merely retrieved less, even for
+its own questions (measured by the retrieval ablations, bench/ablations.py). Pruning still counts
+them: an experience nobody ever uses goes.
 """
 
 from __future__ import annotations
@@ -102,6 +112,13 @@ def _negative(stats: UsageStats) -> float:
 def utility(stats: UsageStats) -> float:
     """Smoothed usefulness in (0, 1); 0.5 when there is no evidence. See the module docstring."""
     positive, negative = _positive(stats), _negative(stats)
+    return (positive + PRIOR) / (positive + negative + 2 * PRIOR)
+
+
+def trust(stats: UsageStats) -> float:
+    """How far an experience has proved right when used, in (0, 1); 0.5 with no evidence (see above)."""
+    positive = _positive(stats)
+    negative = VOTE_WEIGHT * stats.harmful + CITATION_WEIGHT * stats.cited_wrong
     return (positive + PRIOR) / (positive + negative + 2 * PRIOR)
 
 

@@ -24,6 +24,7 @@ UPDATE_TOOL = "update_experience"
 DELETE_TOOL = "delete_experience"
 MERGE_TOOL = "merge_experiences"
 VOTE_TOOL = "vote_experience"
+KEEP_APART_TOOL = "keep_apart"
 
 _LABEL = "The label of an experience as shown to you, such as E3."
 _REASON = "One short sentence: why this change helps the student."
@@ -131,10 +132,31 @@ class VoteOp(ToolRequest):
     reason: str = Field(default="", description=_REASON)
 
 
-Operation = Annotated[AddOp | UpdateOp | DeleteOp | MergeOp | VoteOp, Field(discriminator="op")]
-"""A change to the library: the requests other than a search."""
+class KeepApartOp(ToolRequest):
+    """Decide that similar experiences give different advice, so that they are not merged."""
 
-OPERATION_TYPES: tuple[type[ToolRequest], ...] = (AddOp, UpdateOp, DeleteOp, MergeOp, VoteOp)
+    tool_name: ClassVar[str] = KEEP_APART_TOOL
+    tool_description: ClassVar[str] = (
+        "Keep two or more experiences apart: they look alike but give different advice (or one of them "
+        "is wrong), so merging them would lose or distort something. Say why in the reason. Nothing "
+        "changes; the decision is recorded so that they are not proposed for merging again."
+    )
+
+    op: Literal["keep_apart"] = "keep_apart"
+    labels: list[str] = Field(
+        min_length=2,
+        description="The labels of the experiences to keep apart (two or more).",
+        examples=[["E1", "E2"]],
+    )
+    reason: str = Field(
+        min_length=1, description="One short sentence: what each says that the other does not."
+    )
+
+
+Operation = Annotated[AddOp | UpdateOp | DeleteOp | MergeOp | VoteOp | KeepApartOp, Field(discriminator="op")]
+"""A change to the library (or a recorded decision): the requests other than a search."""
+
+OPERATION_TYPES: tuple[type[ToolRequest], ...] = (AddOp, UpdateOp, DeleteOp, MergeOp, VoteOp, KeepApartOp)
 REQUEST_TYPES: tuple[type[ToolRequest], ...] = (SearchQuery, *OPERATION_TYPES)
 TOOL_NAMES: tuple[str, ...] = tuple(kind.tool_name for kind in REQUEST_TYPES)
 """Every memory tool, in the order `create_memory_tools` returns them."""

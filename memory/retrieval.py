@@ -1,18 +1,35 @@
-"""Choosing the experiences for a prompt: rank by similarity and utility, pack into a token budget."""
+"""Choosing the experiences for a prompt: rank by similarity and utility, pack into a token budget.
+
+Four strategies, so that what the ranking is worth can be measured (ablations):
+
+- ``default``: the nearest neighbours re-ranked by similarity and utility, packed (`retrieve`);
+- ``similarity``: the same without utility (``utility_weight`` 0);
+- ``random``: ``k`` experiences drawn at random from the library, whatever the question (seeded by
+  the query, so the same question gets the same draw), packed;
+- ``all``: the whole library, most similar first, with no ``k`` and no token budget.
+
+Every strategy keeps the contamination guard (``exclude_items``).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
+import random
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from ted.memory.models import ScoredExperience, utility
+from ted.memory.models import ScoredExperience, trust
 
 if TYPE_CHECKING:
     from ted.memory.store import ExperienceStore
 
 _PIECE = re.compile(r"\w+|[^\w\s]")
+
+Strategy = Literal["default", "similarity", "random", "all"]
+STRATEGIES: tuple[Strategy, ...] = ("default", "similarity", "random", "all")
+"""The retrieval strategies; ``default`` is the one TED uses, the others are ablations."""
 
 LINE_OVERHEAD = 4
 """Tokens an injected line costs beyond its text: the ``[E12] `` label and the newline."""
@@ -33,18 +50,16 @@ def estimate_tokens(text: str) -> int:
 
 
 def rank(candidates: Iterable[ScoredExperience], *, utility_weight: float = 0.3) -> list[ScoredExperience]:
-    """Order candidates by ``(1 - w) * similarity + w * utility``, best first (ties: by id).
+    """Order candidates by ``(1 - w) * similarity + w * trust``, best first (ties: by id).
 
-    Utility is 0.5 for an unproven experience, so ``w`` shifts proven ones up or down by at most
-    ``w / 2`` against new ones.
+    Trust (`ted.memory.models.trust`: utility without the ignored retrievals) is 0.5 for an unproven
+    experience, so ``w`` shifts proven ones up or down by at most ``w / 2`` against new ones.
     """
     if not 0.0 <= utility_weight <= 1.0:
         raise ValueError(f"utility_weight must be between 0 and 1, got {utility_weight}")
     scored = [
         c.model_copy(
-            update={
-                "score": (1 - utility_weight) * c.similarity + utility_weight * utility(c.experience.stats)
-            }
+            update={"score": (1 - utility_weight) * c.similarity + utility_weight * trust(c.experience.stats)}
         )
         for c in candidates
     ]
@@ -79,15 +94,33 @@ async def retrieve(
     utility_weight: float = 0.3,
     min_similarity: float = 0.0,
     tags: Sequence[str] | None = None,
+    strategy: Strategy = "default",
 ) -> list[ScoredExperience]:
     """The experiences to inject for ``query``: search a wider pool, rank, drop weak matches, pack.
 
     The pool is ``max(4k, 20)`` nearest neighbours, so that a useful experience slightly less similar
     than a useless one can still make it. ``exclude_items`` is the contamination guard (see
-    `ExperienceStore.search`).
+    `ExperienceStore.search`). ``strategy`` picks an ablation instead (see the module docstring);
+    ``random`` and ``all`` ignore ``min_similarity``, and ``all`` ignores ``k`` and the budget.
+
+    Raises:
+        ValueError: An unknown strategy.
     """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown retrieval strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+    if strategy in ("random", "all"):
+        size = await store.count()
+        if size == 0 or (strategy == "random" and (k <= 0 or token_budget <= 0)):
+            return []
+        everything = await store.search(query, k=size, tags=tags, exclude_items=exclude_items)
+        if strategy == "all":
+            return everything
+        seed = int.from_bytes(hashlib.sha256(query.encode()).digest()[:8], "big")
+        drawn = random.Random(seed).sample(everything, len(everything))
+        return pack(drawn, k=k, token_budget=token_budget)
     if k <= 0 or token_budget <= 0:
         return []
+    weight = 0.0 if strategy == "similarity" else utility_weight
     pool = await store.search(query, k=max(4 * k, 20), tags=tags, exclude_items=exclude_items)
     relevant = [c for c in pool if c.similarity >= min_similarity]
-    return pack(rank(relevant, utility_weight=utility_weight), k=k, token_budget=token_budget)
+    return pack(rank(relevant, utility_weight=weight), k=k, token_budget=token_budget)

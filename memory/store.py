@@ -876,6 +876,30 @@ class ExperienceStore:
 
         return (await self._apply(op_id, "merge", change))[0]
 
+    async def keep_apart(
+        self, ids: Sequence[str], *, op_id: str | None = None, reason: str, step: str | None = None
+    ) -> None:
+        """Record that these active experiences give different advice, so compression keeps them apart.
+
+        Nothing changes but the journal (kind ``keep_apart``, with the reason); `kept_apart` reads it.
+
+        Raises:
+            LibraryError: fewer than two different experiences, or one of them is not active.
+        """
+        distinct = list(dict.fromkeys(ids))
+        if len(distinct) < 2:
+            raise LibraryError("keeping apart needs at least two different experiences")
+
+        def change(t: Transaction) -> list[Experience]:
+            changes.keep_apart(t, distinct, reason=reason, step=step)
+            return []
+
+        await self._apply(op_id, "keep_apart", change)
+
+    async def kept_apart(self) -> list[list[str]]:
+        """Every group of experiences recorded as giving different advice (`keep_apart`), oldest first."""
+        return await asyncio.to_thread(self._db.kept_apart)
+
     async def record_usage(
         self, deltas: Mapping[str, UsageStats], *, op_id: str | None = None, step: str | None = None
     ) -> None:

@@ -1,4 +1,4 @@
-"""What the compressing model sees: near-duplicate clusters to merge, verbose entries to rewrite.
+"""What the compressing model sees: groups of similar experiences to merge or keep apart, verbose entries.
 
 A cluster arrives in a merge group frame and the verbose experiences in a rewrite group frame, each
 experience in its own frame inside (`ted.prompts.framing`).
@@ -19,9 +19,10 @@ with a label (E1, E2, ...); refer to it by that label.
 
 TOOLS_PROTOCOL = """
 
-Act through the tools: {merge_tool} for a group of near-duplicates, {update_tool} to rewrite a verbose \
-experience. When you are done, reply with one short sentence and no tool call."""
-"""Filled into {protocol}, with the names of the merge and update tools."""
+Act through the tools: {merge_tool} for experiences of a group that say the same thing, {keep_tool} for \
+those that give different advice (with the reason), {update_tool} to rewrite a verbose experience. When \
+you are done, reply with one short sentence and no tool call."""
+"""Filled into {protocol}, with the names of the merge, keep-apart and update tools."""
 
 JSON_PROTOCOL = """
 
@@ -32,7 +33,9 @@ where each operation is one of
 """Filled into {protocol}; {operations} gets one JSON line per operation, generated from the operations
 themselves (`ted.memory.operations.operation_examples`)."""
 
-MERGE_SECTION = """These experiences are near-duplicates; merge them into one experience:
+MERGE_SECTION = """These experiences are similar in wording. Decide whether they say the same thing: merge \
+those that do into one experience, and keep apart, with the reason, those that give different advice or \
+contradict each other:
 {group}"""
 
 REWRITE_SECTION = """These experiences are verbose; rewrite each of them in at most {max_words} words, \

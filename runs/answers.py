@@ -2,12 +2,18 @@
 
 `answer_items` runs the solve graph once per item, condition and repeat, with bounded concurrency;
 the conditions differ only in the injected experiences. Failures are recorded per answer.
+
+Conditions: ``library`` (the context's retrieval, TED's ranking by default), ``baseline`` (no
+experience), and the retrieval ablations ``similarity``, ``random`` and ``all`` (see
+`ted.memory.retrieval`). In the vocabulary of retrieval strategies, ``baseline`` is ``none`` and
+``library`` is ``default`` (`RETRIEVAL_CONDITIONS`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
@@ -16,8 +22,32 @@ from ted.graph import Context, compile_solve_graph
 from ted.graph.state import ErrorRecord, Usage
 from ted.tasks import Item
 
-Condition = Literal["library", "baseline"]
+Condition = Literal["library", "baseline", "similarity", "random", "all"]
 CONDITIONS: tuple[Condition, ...] = ("library", "baseline")
+ALL_CONDITIONS: tuple[Condition, ...] = ("library", "baseline", "similarity", "random", "all")
+RETRIEVAL_CONDITIONS: dict[str, Condition] = {
+    "none": "baseline",
+    "default": "library",
+    "similarity": "similarity",
+    "random": "random",
+    "all": "all",
+}
+"""Retrieval strategy name (as `ted eval --retrieval` takes them) -> evaluation condition."""
+
+
+def conditions_for(retrieval: Sequence[str]) -> tuple[Condition, ...]:
+    """The evaluation conditions of some retrieval strategies (``none``, ``default``, ``all`` ...).
+
+    Raises:
+        ValueError: An unknown strategy, or none at all.
+    """
+    unknown = [name for name in retrieval if name not in RETRIEVAL_CONDITIONS]
+    if unknown or not retrieval:
+        raise ValueError(
+            f"retrieval must be some of {', '.join(RETRIEVAL_CONDITIONS)}, "
+            f"got {', '.join(retrieval) or 'nothing'}"
+        )
+    return tuple(dict.fromkeys(RETRIEVAL_CONDITIONS[name] for name in retrieval))
 
 
 class Answer(TypedDict):
@@ -26,7 +56,8 @@ class Answer(TypedDict):
     item_id: str
     category: str | None
     condition: Condition
-    """``library``: relevant experiences injected; ``baseline``: the student alone."""
+    """``library``: relevant experiences injected; ``baseline``: the student alone; ``similarity``,
+    ``random``, ``all``: experiences chosen by that retrieval ablation."""
     repeat: int
     """0-based index of the repeated sample."""
     answer: str | None
@@ -112,7 +143,8 @@ async def answer_items(
     Args:
         items: Labelled items to evaluate on (held out from distillation).
         context: The student, the library and the solve settings (``solve_temperature``).
-        conditions: ``library`` (experiences injected) and/or ``baseline`` (the student alone).
+        conditions: ``library`` (experiences injected), ``baseline`` (the student alone), and the
+            retrieval ablations ``similarity``, ``random``, ``all``.
         repeats: Samples per item and condition. More than one needs ``context.solve_temperature``
             above 0, or every repeat would decode the same answer.
         concurrency: Most solve calls in flight at once.
@@ -137,9 +169,9 @@ async def answer_items(
             "repeats > 1 need solve_temperature above 0: with greedy decoding every repeat gives the "
             "same answer"
         )
-    unknown = sorted(set(conditions) - set(CONDITIONS))
+    unknown = sorted(set(conditions) - set(ALL_CONDITIONS))
     if unknown or not conditions:
-        raise ValueError(f"conditions must be some of {list(CONDITIONS)}, got {list(conditions)}")
+        raise ValueError(f"conditions must be some of {list(ALL_CONDITIONS)}, got {list(conditions)}")
     unlabelled = [item.id for item in items if not item.answer]
     if unlabelled:
         raise ValueError(
@@ -148,6 +180,12 @@ async def answer_items(
 
     graph = compile_solve_graph()
     limit = asyncio.Semaphore(concurrency)
+    contexts: dict[Condition, Context] = {}
+    for condition in conditions:
+        if condition in ("similarity", "random", "all"):
+            contexts[condition] = replace(context, retrieval=condition)
+        else:
+            contexts[condition] = context
     jobs = [
         (item, condition, repeat) for item in items for condition in conditions for repeat in range(repeats)
     ]
@@ -160,8 +198,8 @@ async def answer_items(
         if answered is None:
             async with limit:
                 output = await graph.ainvoke(
-                    {"item": item.model_dump(mode="json"), "use_library": condition == "library"},
-                    context=context,
+                    {"item": item.model_dump(mode="json"), "use_library": condition != "baseline"},
+                    context=contexts[condition],
                 )
             answered = Answered(
                 answer=_answer(item, condition, repeat, output),

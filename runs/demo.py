@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -23,10 +24,10 @@ from ted.runs.datasets import DatasetSplit
 from ted.runs.distillation import DistillRun
 from ted.runs.evaluation import Evaluation
 from ted.runs.reports import write_combined_report
-from ted.runs.results import SIMULATED_BANNER, DemoResult, DistillResult, EvaluationResult
+from ted.runs.results import SIMULATED_BANNER, DemoResult, DistillResult, EvaluationResult, WrongAdvice
 
 if TYPE_CHECKING:
-    from ted.sim import SimConfig, SimServer
+    from ted.sim import SimConfig, SimServer, World
 
 STUDENT, TEACHER = "sim-student", "sim-teacher"
 SHOWS = [
@@ -65,6 +66,12 @@ class Demo:
         seed: Seed of the puzzles, the split and the simulated models.
         latency: Seconds per simulated call.
         embeddings: ``minilm`` (the bundled model) or ``hash`` (no model at all).
+        world: ``classic`` (six drawn puzzle families) or ``skills`` (card puzzles on up to two dozen
+            topics, read by meaning, with wrong advice; see `ted.tasks.synth.catalogue`).
+        families: Families of the skills world (default: all of the catalogue).
+        library_cap: Most active experiences (default: the context's).
+        retrieval: The retrieval strategies the evaluation compares (``none`` and ``default`` at
+            least; ``similarity``, ``random``, ``all`` are ablations).
     """
 
     def __init__(
@@ -79,16 +86,39 @@ class Demo:
         seed: int = 0,
         latency: float = 0.05,
         embeddings: str = "minilm",
+        world: str = "classic",
+        families: int | None = None,
+        library_cap: int | None = None,
+        retrieval: tuple[str, ...] = ("none", "default"),
     ) -> None:
         from ted.sim import SimConfig
 
         self.workdir = Path(workdir).expanduser().absolute()
         self.train, self.test, self.rollouts, self.batch, self.epochs = train, test, rollouts, batch, epochs
         self.seed, self.embeddings = seed, embeddings
+        self.world_name, self.families = world, self.check(world, families, retrieval)
+        self.library_cap, self.retrieval = library_cap, tuple(retrieval)
+        self._world: World | None = None
         self.config = SimConfig(seed=seed, latency=latency)
         self.split = DatasetSplit.of(self.workdir / "data", format="jsonl", train_size=train, seed=seed)
         self._server: SimServer | None = None
         self._clock = 0.0
+
+    @staticmethod
+    def check(world: str, families: int | None, retrieval: tuple[str, ...]) -> int:
+        """Check a demo's world and retrieval strategies; returns the number of families.
+
+        Raises:
+            ValueError: An unknown world or strategy, a number of families the world does not have, or
+                strategies without ``none`` and ``default``.
+        """
+        from ted.runs.answers import conditions_for
+        from ted.tasks.synth import world_families
+
+        count = len(world_families(world, families))
+        if not {"baseline", "library"} <= set(conditions_for(retrieval)):
+            raise ValueError("a demo compares at least none and default retrieval")
+        return count
 
     def __enter__(self) -> Self:
         from ted.sim import SimServer, World
@@ -96,8 +126,15 @@ class Demo:
 
         self._clock = time.monotonic()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        items = generate(self.workdir / "data", n=self.train + self.test, seed=self.seed)
-        self._server = SimServer(World.from_items(items), config=self.config).start()
+        items = generate(
+            self.workdir / "data",
+            n=self.train + self.test,
+            seed=self.seed,
+            world=self.world_name,
+            families=self.families if self.world_name == "skills" else None,
+        )
+        self._world = World.from_items(items)
+        self._server = SimServer(self._world, config=self.config).start()
         return self
 
     def __exit__(
@@ -113,7 +150,7 @@ class Demo:
         if self._server is None:
             raise RuntimeError("the demo's models are served only inside `with Demo(...)`")
         url = self._server.base_url
-        return Context(
+        context = Context(
             library=str(self.workdir / "library"),
             library_root=None,
             student_model=STUDENT,
@@ -123,6 +160,7 @@ class Demo:
             rollouts=self.rollouts,
             embeddings=self.embeddings,
         )
+        return context if self.library_cap is None else replace(context, library_cap=self.library_cap)
 
     async def distill_run(self) -> DistillRun:
         """The distillation of the training puzzles, ready to run."""
@@ -132,11 +170,47 @@ class Demo:
 
     async def evaluation(self) -> Evaluation:
         """The evaluation on the held-out puzzles, ready to run."""
-        evaluation = await Evaluation.prepare(self.split, self.context)
+        evaluation = await Evaluation.prepare(self.split, self.context, retrieval=self.retrieval)
         evaluation.simulated = True
         return evaluation
 
-    def finish(self, distilled: DistillResult, evaluated: EvaluationResult) -> DemoResult:
+    async def wrong_advice(self) -> WrongAdvice | None:
+        """Skills world: the wrong advice the library ever held, and what became of it (else None).
+
+        Every experience the library ever held is read by the simulated world (`ted.sim.meaning`).
+        """
+        from ted.graph import open_library
+        from ted.memory import Status
+
+        if self._world is None or self.world_name != "skills":
+            return None
+        store = await open_library(self.context)
+        everything = await store.experiences(status=None)
+        readings = self._world.reader.read_many([e.text for e in everything])
+        wrong = [e for e, r in zip(everything, readings, strict=True) if r.stance == "wrong"]
+        ever: dict[str, Status] = {e.id: e.status for e in wrong}
+        stats = {e.id: e.stats for e in wrong}
+        # An experience whose text was rewritten keeps its id: read its first text from the journal.
+        for e, r in zip(everything, readings, strict=True):
+            if r.stance != "wrong" and e.version > 1:
+                history = await store.history(e.id)
+                before = [entry.before.text for entry in history if entry.before is not None]
+                if before and any(x.stance == "wrong" for x in self._world.reader.read_many(before)):
+                    ever[e.id] = Status.SUPERSEDED if e.status is Status.ACTIVE else e.status
+                    stats[e.id] = e.stats
+        return WrongAdvice(
+            planted=len(ever),
+            deleted=sum(s is Status.DELETED for s in ever.values()),
+            superseded=sum(s is Status.SUPERSEDED for s in ever.values()),
+            active=sum(s is Status.ACTIVE for s in ever.values()),
+            cited_wrong=sum(s.cited_wrong for s in stats.values()),
+            cited_correct=sum(s.cited_correct for s in stats.values()),
+            harmful_votes=sum(s.harmful for s in stats.values()),
+        )
+
+    def finish(
+        self, distilled: DistillResult, evaluated: EvaluationResult, wrong_advice: WrongAdvice | None = None
+    ) -> DemoResult:
         """Write the two reports and the combined one; returns what the demo showed."""
         distilled.write_report()
         evaluated.write_report()
@@ -160,6 +234,9 @@ class Demo:
             does_not_show=does_not_show(self.config),
             distill=distilled,
             eval=evaluated,
+            world=self.world_name,
+            families=self.families,
+            wrong_advice=wrong_advice,
         )
         write_combined_report(
             report_dir, result, preface=_preface(result), distilled=distilled, evaluated=evaluated
@@ -198,4 +275,5 @@ async def run_demo(
     with demo:
         distilled = await (await demo.distill_run()).run(on_event=on_event)
         evaluated = await (await demo.evaluation()).run(on_answer=on_answer)
-    return demo.finish(distilled, evaluated)
+        wrong = await demo.wrong_advice()
+    return demo.finish(distilled, evaluated, wrong)

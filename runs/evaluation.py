@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ted.graph import Context, TedGraphError, open_library
-from ted.runs.answers import CONDITIONS, AnswerHandler, Condition, answer_items
+from ted.runs.answers import CONDITIONS, AnswerHandler, Condition, answer_items, conditions_for
 from ted.runs.costs import PriceTable, cost_report
 from ted.runs.datasets import DatasetSplit, Split, dataset_key
 from ted.runs.errors import EvaluationStopped, NothingToEvaluate, RunRecordError
@@ -35,7 +35,7 @@ from ted.runs.evaluation_log import (
 )
 from ted.runs.records import ENDPOINT_SETTINGS, context_settings, latest_finished, now, training_ids
 from ted.runs.results import Contamination, DatasetInfo, EvaluationResult, LibraryInfo, ModelInfo
-from ted.runs.statistics import analyse
+from ted.runs.statistics import analyse, item_scores
 from ted.tasks import Item
 
 NoteHandler = Callable[[str], None]
@@ -146,6 +146,7 @@ class Evaluation:
         context: Context,
         *,
         conditions: Sequence[Condition] = CONDITIONS,
+        retrieval: Sequence[str] | None = None,
         repeats: int = 1,
         temperature: float | None = None,
         concurrency: int = 8,
@@ -158,7 +159,11 @@ class Evaluation:
         Args:
             data: A dataset split (its test part is evaluated; see `held_out_split`) or the items.
             context: The student and the library; the library's own embedding model is used.
-            conditions: ``library`` and/or ``baseline``.
+            conditions: ``library`` and/or ``baseline``, and the retrieval ablations ``similarity``,
+                ``random``, ``all`` (see `ted.runs.answers`).
+            retrieval: The same as ``conditions``, named as retrieval strategies: ``none`` (the
+                baseline), ``default`` (the library), ``similarity``, ``random``, ``all``. When given,
+                it replaces ``conditions``.
             repeats: Samples per item and condition.
             temperature: The solve temperature; default the context's, or `DEFAULT_REPEAT_TEMPERATURE`
                 when ``repeats`` > 1 and the context decodes greedily.
@@ -170,8 +175,12 @@ class Evaluation:
         Raises:
             NothingToEvaluate: There is no library, or every test item was a training item.
             DatasetError: The dataset cannot be read or split.
+            ValueError: An unknown condition or retrieval strategy.
         """
         from ted.memory.library import read_manifest
+
+        if retrieval is not None:
+            conditions = conditions_for(retrieval)
 
         library = context.library_folder()
         manifest = await asyncio.to_thread(read_manifest, library)
@@ -364,7 +373,7 @@ class Evaluation:
         accuracy = {r.condition: r.accuracy.estimate for r in conditions}
         embedded = (
             sum(estimate_tokens(query_text(item)) for item in self.test) * self.repeats
-            if "library" in self.conditions
+            if set(self.conditions) - {"baseline"}
             else 0
         )
         errors = [dict(e) for e in output["errors"]]
@@ -397,6 +406,9 @@ class Evaluation:
             ),
             error_counts=dict(Counter(f"{e['stage']}: {e['kind']}" for e in errors)),
             errors=errors[:SHOWN_ERRORS],
+            item_scores={
+                c: item_scores([a for a in answers if a["condition"] == c]) for c in self.conditions
+            },
             report_dir=str(self.report_dir),
         )
 
@@ -458,6 +470,7 @@ async def evaluate(
     context: Context,
     *,
     conditions: Sequence[Condition] = CONDITIONS,
+    retrieval: Sequence[str] | None = None,
     repeats: int = 1,
     temperature: float | None = None,
     concurrency: int = 8,
@@ -469,6 +482,9 @@ async def evaluate(
 ) -> EvaluationResult:
     """Evaluate the student with and without ``context``'s library on the held-out items of ``data``.
 
+    With ``retrieval``, compare retrieval strategies instead (``none``, ``default``, ``similarity``,
+    ``random``, ``all``): each result condition then carries its paired test against the default.
+
     The arguments are those of `Evaluation.prepare` and `Evaluation.run`; notes found while preparing
     go to ``on_note`` too.
     """
@@ -476,6 +492,7 @@ async def evaluate(
         data,
         context,
         conditions=conditions,
+        retrieval=retrieval,
         repeats=repeats,
         temperature=temperature,
         concurrency=concurrency,

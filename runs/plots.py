@@ -9,7 +9,7 @@ drawn, which keeps ``ted --help`` fast.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,8 +32,14 @@ GRID = "#e1e1e1"
 BLUE = "#1f77b4"
 ORANGE = "#e67814"
 GREY = "#969696"
-SERIES_COLOURS = {"baseline": GREY, "library": BLUE}
-"""Bar colour of each series, in the order the bars stand in a category."""
+SERIES_COLOURS = {
+    "baseline": GREY,
+    "all": "#8c564b",
+    "random": "#bcbd22",
+    "similarity": ORANGE,
+    "library": BLUE,
+}
+"""Bar colour of each series (evaluation condition), in the order the bars stand in a category."""
 
 
 @dataclass
@@ -197,7 +203,14 @@ def _bars(axes: Axes, center: float, group: BarGroup, series: Sequence[str], bar
         )
 
 
-def category_bars(groups: Sequence[BarGroup], path: Path, *, title: str, subtitle: str = "") -> Path:
+def category_bars(
+    groups: Sequence[BarGroup],
+    path: Path,
+    *,
+    title: str,
+    subtitle: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> Path:
     """Draw accuracy per category for each series (baseline, library) with confidence-interval whiskers.
 
     A series appears (in the legend too) only when some category has a value for it; a category
@@ -208,12 +221,14 @@ def category_bars(groups: Sequence[BarGroup], path: Path, *, title: str, subtitl
         path: Where to write the PNG: ``HEIGHT`` pixels high, ``WIDTH`` wide or wider for many groups.
         title: The chart's title.
         subtitle: A smaller grey line under the title (models, a simulation notice), if any.
+        labels: Legend label per series name (default: the name).
 
     Returns:
         ``path``.
     """
     from matplotlib.lines import Line2D
 
+    labels = labels or {}
     series = [name for name in SERIES_COLOURS if any(group.values.get(name) for group in groups)]
     width = max(WIDTH, OUTSIDE_PIXELS + PIXELS_PER_CATEGORY * len(groups))
     figure, axes = _figure(width, title, subtitle)
@@ -242,5 +257,5 @@ def category_bars(groups: Sequence[BarGroup], path: Path, *, title: str, subtitl
             color=GREY,
         )
     squares = [Line2D([], [], color=SERIES_COLOURS[name], marker="s", linestyle="none") for name in series]
-    _legend(axes, [(name, square) for name, square in zip(series, squares, strict=True)])
+    _legend(axes, [(labels.get(name, name), square) for name, square in zip(series, squares, strict=True)])
     return _save(figure, path)

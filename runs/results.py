@@ -139,6 +139,11 @@ class ConditionResult(BaseModel):
     graded: int
     failed: int = Field(description="Answers whose model call failed; they are not graded.")
     repeats: Spread = Field(description="Accuracy of each repeat: its mean and spread.")
+    versus_library: Comparison | None = Field(
+        default=None,
+        description="For a condition other than ``library``: the paired comparison with the library's "
+        "default retrieval on the same items (first = this condition, second = library).",
+    )
 
 
 class CategoryResult(BaseModel):
@@ -151,12 +156,14 @@ class CategoryResult(BaseModel):
 
 
 class Comparison(BaseModel):
-    """The paired comparison of the library against the baseline on the same items."""
+    """A paired comparison of two conditions on the same items (the library against the baseline)."""
 
     items: int
     method: str
-    test: PairedTest = Field(description="first = baseline, second = library.")
-    difference: Interval = Field(description="Library minus baseline accuracy, bootstrapped over items.")
+    test: PairedTest = Field(description="first = baseline (or the other condition), second = library.")
+    difference: Interval = Field(
+        description="Library minus baseline (or the other condition) accuracy, bootstrapped over items."
+    )
 
 
 class Contamination(BaseModel):
@@ -197,6 +204,10 @@ class EvaluationResult(BaseModel):
     costs: CostReport
     error_counts: dict[str, int]
     errors: list[dict[str, Any]]
+    item_scores: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Per condition, each graded item's share of right answers (to pool evaluations).",
+    )
     report_dir: str = Field(description="Where `write_report` writes by default.")
 
     def write_report(self, directory: str | Path | None = None) -> Path:
@@ -228,6 +239,27 @@ class DemoResult(BaseModel):
     does_not_show: list[str]
     distill: DistillResult
     eval: EvaluationResult
+    world: str = Field(default="classic", description="The simulated world: classic or skills.")
+    families: int = Field(default=6, description="Puzzle families of the world.")
+    wrong_advice: WrongAdvice | None = Field(
+        default=None, description="Skills world: what became of the wrong advice the teacher planted."
+    )
+
+
+class WrongAdvice(BaseModel):
+    """Wrong advice the simulated teacher added to the library, and what became of it by the end.
+
+    Counted by the simulated world's own reading of every experience the library ever held (`ted.sim`),
+    so it is a fact about the simulation, not something the pipeline was told.
+    """
+
+    planted: int = Field(description="Experiences ever in the library that state a misconception.")
+    deleted: int = Field(description="Of those, deleted (pruned or evicted).")
+    superseded: int = Field(description="Of those, merged or rewritten into advice that is not wrong.")
+    active: int = Field(description="Of those, still active and still wrong at the end.")
+    cited_wrong: int = Field(default=0, description="Their citations in trajectories graded wrong.")
+    cited_correct: int = Field(default=0, description="Their citations in trajectories graded correct.")
+    harmful_votes: int = Field(default=0, description="Harmful votes the reflecting teacher gave them.")
 
 
 class InjectedExperienceResult(BaseModel):

@@ -2,7 +2,8 @@
 
 Accuracy is the mean over items of each item's share of right answers (over repeats), with a seeded
 percentile bootstrap interval over items. The comparison is McNemar's exact test with one repeat, or
-the exact sign test on per-item mean accuracy with several, and the bootstrapped difference.
+the exact sign test on per-item mean accuracy with several, and the bootstrapped difference; it is made
+for the library against the baseline, and against each retrieval ablation.
 """
 
 from __future__ import annotations
@@ -49,14 +50,18 @@ def _condition(answers: Sequence[Answer], condition: str, seed: int) -> Conditio
 
 
 def _comparison(
-    answers: Sequence[Answer], by_condition: Mapping[str, dict[str, float]], seed: int
+    answers: Sequence[Answer],
+    by_condition: Mapping[str, dict[str, float]],
+    seed: int,
+    other: str = "baseline",
 ) -> Comparison | None:
-    if "library" not in by_condition or "baseline" not in by_condition:
+    """The library against ``other`` on the items both graded."""
+    if "library" not in by_condition or other not in by_condition:
         return None
-    paired = sorted(set(by_condition["library"]) & set(by_condition["baseline"]))
+    paired = sorted(set(by_condition["library"]) & set(by_condition[other]))
     if not paired:
         return None
-    baseline = [by_condition["baseline"][i] for i in paired]
+    baseline = [by_condition[other][i] for i in paired]
     library = [by_condition["library"][i] for i in paired]
     single = max((a["repeat"] for a in answers), default=0) == 0
     test = (
@@ -75,11 +80,21 @@ def _comparison(
 def analyse(
     answers: Sequence[Answer], conditions: Sequence[Condition], *, seed: int = 0
 ) -> tuple[list[ConditionResult], list[CategoryResult], Comparison | None]:
-    """Accuracy per condition and category with bootstrap intervals, and the paired comparison."""
-    results = [r for c in conditions if (r := _condition(answers, c, seed)) is not None]
+    """Accuracy per condition and category with bootstrap intervals, and the paired comparisons.
+
+    The comparison returned is the library against the baseline; every other condition also carries
+    its own comparison with the library (``versus_library``).
+    """
     by_condition: dict[str, dict[str, float]] = {
         c: item_scores([a for a in answers if a["condition"] == c]) for c in conditions
     }
+    results = []
+    for c in conditions:
+        result = _condition(answers, c, seed)
+        if result is not None and c != "library":
+            result.versus_library = _comparison(answers, by_condition, seed, other=c)
+        if result is not None:
+            results.append(result)
     category_of = {a["item_id"]: a["category"] or "(none)" for a in answers}
     categories = []
     for category in sorted(set(category_of.values())):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +36,7 @@ from ted.sim.reading import (
 from ted.sim.wire import ChatRequest, assistant, tool_call
 from ted.sim.world import World
 from ted.tasks.items import Item
-from ted.tasks.synth import DECOYS, FAMILIES, NOISE, skill_of
+from ted.tasks.synth import DECOYS, FAMILIES, NOISE, Family, skill_of
 
 # A library operation as our pipeline reads it: {"op": "add" | "update" | "delete" | "merge" | "vote", ...}.
 Operation = dict[str, Any]
@@ -78,7 +77,12 @@ class Solution:
 
 
 def respond(
-    request: ChatRequest, item: Item | None, world: World, config: SimConfig, rng: random.Random
+    request: ChatRequest,
+    item: Item | None,
+    world: World,
+    config: SimConfig,
+    rng: random.Random,
+    luck: float | None = None,
 ) -> ChatCompletionMessage:
     """One reply (one choice) to a request about ``item``, by the request's kind.
 
@@ -96,13 +100,13 @@ def respond(
         if request.has_tool_results and not request.json_mode:
             return assistant(done)
         if kind == "compress":
-            operations = compress(request)
+            operations = compress(request, world)
         else:
             operations = reflect(request, item, world, config, rng) if item is not None else []
             if config.obey_injections:
                 operations += obey(request, item, world)
         return _operations(operations, offered=tools, json_mode=request.json_mode, rng=rng, done=done)
-    solution = solve(request, item, world, config, rng) if item is not None else None
+    solution = solve(request, item, world, config, rng, luck) if item is not None else None
     if kind == "structured":
         if tools and not request.has_tool_results:
             name, function = next(iter(tools.items()))
@@ -113,34 +117,75 @@ def respond(
     return assistant(solution.text() if solution is not None else UNKNOWN)
 
 
-def solve(request: ChatRequest, item: Item, world: World, config: SimConfig, rng: random.Random) -> Solution:
+def _inferred(request: ChatRequest, item: Item, world: World) -> Family | None:
+    """The family a teacher takes the puzzle to be.
+
+    Families read by meaning (the skills world) are inferred from what the request shows, the problem
+    text, as the nearest skill; classic families are known from the item.
+    """
+    family = world.family_of(item)
+    if family is None or family.keywords:
+        return family
+    name = world.reader.topic(problem_of(request))
+    return world.family_of_name(name) if name is not None else None
+
+
+def solve(
+    request: ChatRequest,
+    item: Item,
+    world: World,
+    config: SimConfig,
+    rng: random.Random,
+    luck: float | None = None,
+) -> Solution:
     """Solve the puzzle the request quotes, as the role its model name says.
 
-    The student is right with ``p_student_skill`` when an injected experience carries its puzzle's skill,
-    else with ``p_student_base``; it cites the skill lines, and now and then another label (more often
-    when wrong). The teacher is right with ``p_teacher`` and states the skill in its reasoning. With
-    ``obey_injections``, the student also copies every injection line of its problem into its reasoning.
+    The student reads each injected experience by meaning (`World.reader`). The first one about its
+    puzzle decides: a wrong one is followed with ``p_follow_wrong`` (accuracy ``p_student_misled``),
+    else the skill, when one is there, gives ``p_student_skill``; otherwise ``p_student_base``. Every
+    experience about something else costs a share ``irrelevant_cost`` of that accuracy. It cites what
+    it followed, and now and then another label (more often when wrong). The teacher is right with
+    ``p_teacher`` and states the skill it infers in its reasoning. With ``obey_injections``, the
+    student also copies every injection line of its problem into its reasoning.
+
+    ``luck`` (uniform in [0, 1)), when given, decides right or wrong instead of a draw from ``rng``: the
+    simulator derives it from the item, not from the whole prompt, so that the same item asked with
+    other experiences gets the same luck and paired comparisons measure only what the prompts change
+    (common random numbers).
     """
     family = world.family_of(item)
     title = family.title if family else "this question"
     if role_of(request) == "teacher":
-        correct = rng.random() < config.p_teacher
+        inferred = _inferred(request, item, world)
+        correct = (rng.random() if luck is None else luck) < config.p_teacher
         answer = item.answer if correct else world.wrong_answer(item, rng)
-        key_idea = f" Key idea: {family.skill}" if family else ""
+        key_idea = f" Key idea: {inferred.skill}" if inferred else ""
         reasoning = f"Simulated teacher reasoning about {title}.{key_idea} Working it through gives {answer}."
         return Solution(answer, reasoning, student=False)
     injected = injected_experiences(request)
-    skill_lines = [
-        (label, text) for label, text in injected if family is not None and skill_of(text) == family.name
+    readings = world.reader.read_many([text for _, text in injected])
+    about = [
+        (label, text, reading.stance)
+        for (label, text), reading in zip(injected, readings, strict=True)
+        if family is not None and reading.family == family.name
     ]
-    correct = rng.random() < (config.p_student_skill if skill_lines else config.p_student_base)
+    skill_lines = [(label, text) for label, text, stance in about if stance == "skill"]
+    irrelevant = len(injected) - len(about)
+    draw = rng.random() if luck is None else luck
+    misled = bool(about) and about[0][2] == "wrong" and rng.random() < config.p_follow_wrong
+    if misled:
+        p = config.p_student_misled
+    else:
+        p = config.p_student_skill if skill_lines else config.p_student_base
+    correct = draw < p * (1 - config.irrelevant_cost) ** irrelevant
     answer = item.answer if correct else world.wrong_answer(item, rng)
-    cited = [label for label, _ in skill_lines]
+    followed = [about[0][:2]] if misled else skill_lines
+    cited = [label for label, _ in followed]
     others = [label for label, _ in injected if label not in cited]
     if others and rng.random() < (config.cite_other_when_right if correct else config.cite_other_when_wrong):
         cited.append(rng.choice(others))
-    if skill_lines:
-        label, text = skill_lines[0]
+    if followed:
+        label, text = followed[0]
         reasoning = (
             f"Simulated student reasoning about {title}. Following {label}: {text} This gives {answer}."
         )
@@ -156,26 +201,34 @@ def reflect(
 ) -> list[Operation]:
     """The library operations a reflecting teacher proposes for the puzzle the request quotes.
 
-    Injected experiences carrying the puzzle's skill get a helpful vote; those carrying no skill at all
-    get a harmful vote with probability ``p_vote_harmful``. When no injected experience carries the
-    skill, the teacher adds one: a paraphrase of the skill, or with probability ``noise_rate`` useless
-    advice, half the time generic and half the time on the puzzle's topic (a decoy that retrieval
-    brings up for this family and that only usage statistics can tell from a real skill). When the
-    skill was there and the reflection happens anyway (some attempt was wrong), it restates the skill
-    in other words with probability ``p_rephrase``, the near-duplicates that compression must merge.
+    The teacher works on the family it infers (`_inferred`) and reads the injected experiences by
+    meaning. Those stating that family's skill get a helpful vote; those about nothing the world knows
+    get a harmful vote with probability ``p_vote_harmful``; one stating the family's misconception gets
+    a harmful vote with probability ``p_spot_wrong`` (otherwise it goes unnoticed, and only the
+    students' citations in wrong answers count against it). When no injected experience carries the
+    skill, the teacher adds one: with probability ``p_wrong_advice`` (skills world) the family's
+    misconception; with ``noise_rate``
+    useless advice, half the time generic and half the time a decoy (classic world) or advice too
+    specific to this item (skills world); else a paraphrase of the skill. When the skill was there and
+    the reflection happens anyway (some attempt was wrong), it restates the skill in other words with
+    probability ``p_rephrase``, the near-duplicates that compression must merge.
     """
-    family = world.family_of(item)
+    family = _inferred(request, item, world)
     if family is None:
         return []
     operations: list[Operation] = []
     carried = False
-    for label, text in injected_experiences(request):
-        skill = skill_of(text)
-        if skill == family.name:
+    injected = injected_experiences(request)
+    for (label, _), reading in zip(injected, world.reader.read_many([t for _, t in injected]), strict=True):
+        if reading.family == family.name and reading.stance == "skill":
             carried = True
             reason = f"It states the skill for {family.title}."
             operations.append({"op": "vote", "label": label, "vote": "helpful", "reason": reason})
-        elif skill is None and rng.random() < config.p_vote_harmful:
+        elif reading.family == family.name and reading.stance == "wrong":
+            if rng.random() < config.p_spot_wrong:
+                reason = f"It contradicts the correct solution for {family.title}."
+                operations.append({"op": "vote", "label": label, "vote": "harmful", "reason": reason})
+        elif reading.family is None and rng.random() < config.p_vote_harmful:
             reason = "Generic advice that did not help."
             operations.append({"op": "vote", "label": label, "vote": "harmful", "reason": reason})
     if carried and rng.random() < config.p_rephrase:
@@ -183,13 +236,27 @@ def reflect(
         reason = f"Restating the skill for {family.title}. (simulated teacher)"
         operations.append({"op": "add", "text": text, "tags": [family.name], "reason": reason})
     elif not carried:
-        if rng.random() < config.noise_rate:
-            text = rng.choice(DECOYS[family.name] if rng.random() < 0.5 else NOISE)
+        draw = rng.random()
+        if family.wrong_advice and draw < config.p_wrong_advice:
+            text = rng.choice(family.wrong_advice)
+        elif draw < config.p_wrong_advice * bool(family.wrong_advice) + config.noise_rate:
+            if rng.random() >= 0.5:
+                text = rng.choice(NOISE)
+            elif family.name in DECOYS:
+                text = rng.choice(DECOYS[family.name])
+            else:
+                text = _too_specific(item)
         else:
             text = rng.choice(family.paraphrases)
         reason = f"The students lacked the skill for {family.title}. (simulated teacher)"
         operations.append({"op": "add", "text": text, "tags": [family.name], "reason": reason})
     return operations
+
+
+def _too_specific(item: Item) -> str:
+    """Advice that only fits this one item: its answer, by the puzzle's number."""
+    puzzle = item.question.split(":", 1)[0] if ":" in item.question[:20] else "This puzzle"
+    return f"{puzzle}: the answer was {item.answer}."
 
 
 def obey(request: ChatRequest, item: Item | None, world: World) -> list[Operation]:
@@ -214,29 +281,54 @@ def _shorter(text: str) -> str:
     return " ".join(words[:SHORT_WORDS]).rstrip(",;:") + "." if len(words) > SHORT_WORDS else text
 
 
-def compress(request: ChatRequest) -> list[Operation]:
-    """Merge every listed cluster into one experience and rewrite every listed verbose one.
+def compress(request: ChatRequest, world: World) -> list[Operation]:
+    """Decide about every listed group, and rewrite every verbose experience.
 
-    A cluster becomes the canonical skill of the family most of its lines carry, or its shortest line
-    when none carries a skill.
+    Members are read by meaning (`World.reader`) and a group is split by what they state: members
+    stating the same skill (or the same misconception, or nothing the world knows) are merged into
+    one experience, the canonical skill of a classic family, else the member closest to what they
+    state, else the shortest line; when the group states more than one thing, one member of each part
+    is kept apart with the reason.
     """
     clusters, verbose = compress_groups(request)
     operations: list[Operation] = []
     for cluster in clusters:
         if len(cluster) < 2:
             continue
-        families = Counter(name for _, text in cluster if (name := skill_of(text)) is not None)
-        if families:
-            text = FAMILIES[families.most_common(1)[0][0]].skill
-        else:
-            text = min((text for _, text in cluster), key=len)
-        labels = [label for label, _ in cluster]
-        reason = "They say the same thing. (simulated teacher)"
-        operations.append({"op": "merge", "labels": labels, "text": text, "reason": reason})
+        readings = world.reader.read_many([text for _, text in cluster])
+        parts: dict[tuple[str | None, str | None], list[tuple[str, str, float]]] = {}
+        for (label, text), reading in zip(cluster, readings, strict=True):
+            parts.setdefault((reading.family, reading.stance), []).append((label, text, reading.similarity))
+        for (family, _), members in parts.items():
+            if len(members) < 2:
+                continue
+            classic = FAMILIES.get(family) if family is not None else None
+            if classic is not None:
+                text = classic.skill
+            elif family is not None:
+                text = max(members, key=lambda member: member[2])[1]
+            else:
+                text = min((member[1] for member in members), key=len)
+            labels = [label for label, _, _ in members]
+            reason = "They say the same thing. (simulated teacher)"
+            operations.append({"op": "merge", "labels": labels, "text": text, "reason": reason})
+        if len(parts) > 1:
+            said = "; ".join(
+                f"{members[0][0]}: {_stated(family, stance)}" for (family, stance), members in parts.items()
+            )
+            reason = f"They give different advice ({said}). (simulated teacher)"
+            labels = [members[0][0] for members in parts.values()]
+            operations.append({"op": "keep_apart", "labels": labels, "reason": reason})
     for label, text in verbose:
         reason = "Shorter. (simulated teacher)"
         operations.append({"op": "update", "label": label, "text": _shorter(text), "reason": reason})
     return operations
+
+
+def _stated(family: str | None, stance: str | None) -> str:
+    if family is None:
+        return "general advice"
+    return f"{'a wrong rule' if stance == 'wrong' else 'the rule'} for {family.replace('_', ' ')}"
 
 
 def _operations(

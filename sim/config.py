@@ -110,6 +110,24 @@ class SimConfig(BaseModel):
         default=0.9, description="Student accuracy when an injected experience carries its puzzle's skill."
     )
     p_teacher: Probability = Field(default=0.95, description="Teacher accuracy.")
+    irrelevant_cost: Probability = Field(
+        default=0.03,
+        description="Share of its accuracy the student loses for each injected experience that is not "
+        "about its puzzle (compounded: n of them leave (1 - cost)^n of it).",
+    )
+    p_follow_wrong: Probability = Field(
+        default=0.8,
+        description="Chance that the student follows a wrong experience about its puzzle when that is the "
+        "first experience about its puzzle in the prompt.",
+    )
+    p_student_misled: Probability = Field(
+        default=0.05, description="Student accuracy when it follows a wrong experience."
+    )
+    p_wrong_advice: Probability = Field(
+        default=0.15,
+        description="Skills world: share of reflection proposals that state the topic's misconception "
+        "(wrong advice the teacher believes and never votes against).",
+    )
     cite_other_when_wrong: Probability = Field(
         default=0.3,
         description="Chance that a wrong student also cites a random experience that is not its skill.",
@@ -119,12 +137,19 @@ class SimConfig(BaseModel):
         description="Chance that a right student also cites a random experience that is not its skill.",
     )
     noise_rate: Probability = Field(
-        default=0.2, description="Share of reflection proposals that are useless advice (generic or decoys)."
+        default=0.2,
+        description="Share of reflection proposals that are useless advice (generic advice, or decoys in the "
+        "classic world and advice too specific to one item in the skills world).",
     )
     p_rephrase: Probability = Field(
         default=0.3,
         description="Chance that reflection adds another wording of a skill the students already had but "
         "still got wrong (near-duplicates, as real teachers write them).",
+    )
+    p_spot_wrong: Probability = Field(
+        default=0.3,
+        description="Skills world: chance that reflection votes harmful an injected experience that states "
+        "its puzzle's misconception (the teacher, knowing the answer, sees that it misleads).",
     )
     p_vote_harmful: Probability = Field(
         default=0.5,

@@ -2,7 +2,11 @@
 
 Randomness is reproducible per request: each gets generators derived from (seed, hash of the body,
 how many identical bodies came before it, purpose). N identical requests therefore get N different
-draws, and the same requests sent to a fresh server get the same draws, whatever the timing.
+draws, and the same requests sent to a fresh server get the same draws, whatever the timing. Whether
+an answer is right is decided by a "luck" drawn from (seed, the item, the role, that same repetition
+count, the choice) rather than from the body: the same item asked with other experiences in the
+prompt gets the same luck, so paired comparisons (evaluation conditions, retrieval ablations) differ
+only where the prompts change the odds.
 
 Token counts need no tokenizer: about four characters a token, plus a fixed count per image.
 """
@@ -155,7 +159,16 @@ class Simulator:
         # At temperature 0, repeating a request repeats its answer; faults stay independent draws.
         content_occurrence = occurrence if request.stochastic else 0
         rngs = [self._draws.rng(key, content_occurrence, f"choice-{n}") for n in range(request.n)]
-        replies = [respond(request, item, self.world, config, rng) for rng in rngs]
+        lucks: list[float | None] = [
+            self._draws.rng(f"item:{item.id}:{record['role']}", content_occurrence, f"luck-{n}").random()
+            if item is not None
+            else None
+            for n in range(request.n)
+        ]
+        replies = [
+            respond(request, item, self.world, config, rng, luck)
+            for rng, luck in zip(rngs, lucks, strict=True)
+        ]
         if fault == "malformed":
             replies[0], record["fault"] = malform(
                 replies[0], request, config, self._draws.rng(key, occurrence, "malformed")

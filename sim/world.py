@@ -9,8 +9,9 @@ from types import MappingProxyType
 
 from ted.prompts.framing import defuse
 from ted.sim.errors import WorldError
+from ted.sim.meaning import Reader
 from ted.tasks.items import Item
-from ted.tasks.synth import FAMILIES, Family
+from ted.tasks.synth import FAMILIES, SKILL_FAMILIES, Family
 from ted.tasks.synth.family import LETTERS
 
 # Lookups slide a window of this many characters over the request text, so finding an item costs
@@ -47,6 +48,9 @@ class World:
         self._by_key: dict[str, list[str]] = {}
         for quoted in self._quoted:
             self._by_key.setdefault(quoted[: self._key_length], []).append(quoted)
+        families = {f.name: f for item in by_question.values() if (f := self.family_of(item)) is not None}
+        self.reader = Reader(families.values())
+        """Reads advice against the families of this world (`ted.sim.meaning`)."""
 
     @classmethod
     def from_items(cls, items: Iterable[Item]) -> World:
@@ -95,7 +99,14 @@ class World:
     def family_of(item: Item) -> Family | None:
         """The synthetic family of an item (from its metadata or category), if it has one."""
         name = item.metadata.get("family", item.category)
-        return FAMILIES.get(name) if isinstance(name, str) else None
+        if not isinstance(name, str):
+            return None
+        return FAMILIES.get(name) or SKILL_FAMILIES.get(name)
+
+    @staticmethod
+    def family_of_name(name: str) -> Family | None:
+        """The synthetic family of this name (classic or skills catalogue), if there is one."""
+        return FAMILIES.get(name) or SKILL_FAMILIES.get(name)
 
     @staticmethod
     def wrong_answer(item: Item, rng: random.Random) -> str:

@@ -185,3 +185,11 @@ def test_bad_settings_and_price_tables(dataset: Path, tmp_path: Path) -> None:
     prices.write_text("{not json")
     code, line = _distill(dataset, tmp_path / "library", *url, "--prices", str(prices))
     assert code == 1 and f"the price table {prices} is not valid JSON" in line
+
+
+def test_unknown_retrieval_strategies_are_refused_before_anything_runs(dataset: Path, library: Path) -> None:
+    result = invoke(["eval", str(dataset), "--library", str(library), "--retrieval", "default,best"])
+    assert result.exit_code == 2
+    assert "use some of none, default, similarity, random, all" in result.output
+    demo = invoke(["demo", "--retrieval", "default,random"])
+    assert demo.exit_code == 1 and "at least none and default" in error_line(demo)

@@ -81,3 +81,49 @@ async def test_distilled_library_lifts_held_out_accuracy_and_stays_clean(tmp_pat
     assert len(active) <= CAP
     gone = [(skill_of(e.text), e.text) for e in deleted]
     assert {skill_of(e.text) for e in active} >= {"count_shapes", "clock_reading", "bar_heights"}, gone
+
+
+# The skills world: two dozen families, a library capped at several times k, wrong advice planted.
+ABLATIONS = ("none", "all", "random", "similarity", "default")
+DEFAULT_WINS_OVER = ("none", "all", "random")
+
+
+async def test_retrieval_matters_on_the_skills_world(tmp_path: Path) -> None:
+    """TED's ranking beats no library, the whole library and random experiences, on the same items.
+
+    A regression in retrieval (a ranking that ignores the question, a prompt flooded with the whole
+    library) fails here: each of those conditions must be worse than the default with McNemar's p
+    below 0.01 or intervals that do not overlap.
+    """
+    from ted.runs.demo import Demo, run_demo
+
+    demo = Demo(
+        tmp_path / "demo",
+        world="skills",
+        families=24,
+        train=96,
+        test=96,
+        library_cap=32,
+        seed=0,
+        latency=0.0,
+        retrieval=ABLATIONS,
+    )
+    result = await run_demo(demo)
+    by_condition = {c.condition: c for c in result.eval.conditions}
+    default = by_condition["library"]
+    assert result.library_size <= 32 < 5 * 24 and result.eval.settings["k"] == 5
+    for name in DEFAULT_WINS_OVER:
+        other = by_condition["baseline" if name == "none" else name]
+        versus = other.versus_library
+        assert versus is not None and versus.items == default.accuracy.n
+        apart = other.accuracy.high < default.accuracy.low
+        assert apart or versus.test.p_value < 0.01, (name, other.accuracy, default.accuracy, versus.test)
+        assert versus.test.second_better > versus.test.first_better
+    assert by_condition["similarity"].versus_library is not None
+
+    # Wrong advice the teacher planted does not survive: it is pruned or rewritten by the end.
+    wrong = result.wrong_advice
+    assert wrong is not None and wrong.planted > 0, wrong
+    assert wrong.deleted + wrong.superseded >= 1 and wrong.active <= wrong.planted // 2, wrong
+    # What found it: citations in wrong answers (and the teacher's votes), not in right ones.
+    assert wrong.cited_wrong > wrong.cited_correct, wrong

@@ -70,6 +70,18 @@ class TestRankAndPack:
         assert ranked[0].score == pytest.approx(0.7 * 0.70 + 0.3 * utility(UsageStats(helpful=5)))
         assert ranked[0].similarity == 0.70
 
+    def test_ignored_retrievals_do_not_rank_an_experience_down(self) -> None:
+        # Often injected for other questions and ignored there, right whenever it was used.
+        busy = scored("a", 0.70, retrieved=200, cited=10, cited_correct=10)
+        new = scored("b", 0.72)
+        assert utility(busy.experience.stats) < 0.5
+        assert [c.experience.id for c in rank([new, busy], utility_weight=0.3)] == ["a", "b"]
+
+    def test_misleading_experiences_rank_down(self) -> None:
+        misleading = scored("a", 0.75, retrieved=10, cited=8, cited_wrong=8)
+        other = scored("b", 0.70)
+        assert [c.experience.id for c in rank([misleading, other], utility_weight=0.3)] == ["b", "a"]
+
     def test_rank_rejects_bad_weight(self) -> None:
         with pytest.raises(ValueError, match="utility_weight"):
             rank([], utility_weight=1.5)

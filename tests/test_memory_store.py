@@ -459,3 +459,34 @@ async def test_retrieve_ranks_packs_and_guards(store: ExperienceStore) -> None:
     assert {s.experience.id for s in relevant} == {plain.id, proven.id}
     assert len(await retrieve(store, "check units", k=5, token_budget=15)) == 1
     assert await retrieve(store, "check units", k=0) == []
+
+
+async def test_retrieval_ablations_ignore_what_they_are_meant_to(store: ExperienceStore) -> None:
+    from ted.memory import retrieve
+
+    texts = [f"Advice number {n} about topic {n} and nothing else." for n in range(12)]
+    for text in texts[:-1]:
+        await store.add(text)
+    own = await store.add(texts[-1], provenance=reflected("train-9"))
+    misleading = await store.add("Advice number 3 about topic 3.")
+    await store.add("Advice number 3 about topic 3 and nothing more.")
+    await store.record_usage({misleading.id: UsageStats(retrieved=9, cited=9, cited_wrong=9)})
+    query = "advice number 3 about topic 3"
+
+    default = [s.experience.id for s in await retrieve(store, query, k=3, utility_weight=0.3)]
+    similarity = await retrieve(store, query, k=3, utility_weight=0.3, strategy="similarity")
+    by_similarity = [s.experience.id for s in similarity]
+    # Without utility the misleading one keeps its place; with it, it drops below the other two.
+    assert by_similarity.index(misleading.id) == 0 and default.index(misleading.id) == 2
+    assert [s.similarity for s in similarity] == sorted((s.similarity for s in similarity), reverse=True)
+
+    everything = await retrieve(store, query, k=2, token_budget=10, strategy="all", exclude_items=["train-9"])
+    assert len(everything) == 13 and own.id not in {s.experience.id for s in everything}
+    assert [s.similarity for s in everything] == sorted((s.similarity for s in everything), reverse=True)
+
+    drawn = await retrieve(store, query, k=3, strategy="random")
+    assert len(drawn) == 3 and drawn == await retrieve(store, query, k=3, strategy="random")
+    other = await retrieve(store, "a different question entirely", k=3, strategy="random")
+    assert [s.experience.id for s in other] != [s.experience.id for s in drawn]
+    with pytest.raises(ValueError, match="unknown retrieval strategy"):
+        await retrieve(store, query, strategy="best")  # type: ignore[arg-type]

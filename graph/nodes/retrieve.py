@@ -54,6 +54,7 @@ async def _retrieve(
             exclude_items=[item.id] if exclude_own else [],
             utility_weight=context.utility_weight,
             min_similarity=context.min_similarity,
+            strategy=context.retrieval,
         )
     except LibraryError as exc:
         return [], [ErrorRecord(item_id=item.id, stage="retrieve", kind="library", message=str(exc))]

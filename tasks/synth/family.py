@@ -49,6 +49,8 @@ class Family:
         keywords: Groups of word stems; a text carries the skill when every group has a stem in it.
         answer_kind: "choice" (an option letter) or "number".
         make: Draws one puzzle from a random generator.
+        misconception: A wrong rule on the same topic, as a reference text (None: the family has none).
+        wrong_advice: Wordings of the misconception, as a teacher who believes it writes them.
     """
 
     name: str
@@ -58,6 +60,8 @@ class Family:
     keywords: tuple[tuple[str, ...], ...]
     answer_kind: AnswerKind
     make: Callable[[random.Random], Puzzle]
+    misconception: str | None = None
+    wrong_advice: tuple[str, ...] = ()
 
     @cached_property
     def _patterns(self) -> tuple[re.Pattern[str], ...]:
@@ -68,8 +72,11 @@ class Family:
         )
 
     def carries_skill(self, text: str) -> bool:
-        """Whether ``text`` states this family's skill (every keyword group is present)."""
-        return all(pattern.search(text) for pattern in self._patterns)
+        """Whether ``text`` states this family's skill (every keyword group is present).
+
+        A family without keywords (the skills catalogue) is recognised by meaning instead, never here.
+        """
+        return bool(self.keywords) and all(pattern.search(text) for pattern in self._patterns)
 
 
 def multiple_choice(

@@ -8,10 +8,29 @@ import random
 from pathlib import Path
 
 from ted.tasks.items import Item
+from ted.tasks.synth.catalogue import skill_families
 from ted.tasks.synth.families import FAMILIES
+from ted.tasks.synth.family import Family
 
 ITEMS_FILE = "items.jsonl"
 IMAGES_DIR = "images"
+WORLDS = ("classic", "skills")
+"""``classic``: the six drawn puzzle families; ``skills``: the card puzzles of the skills catalogue."""
+
+
+def world_families(world: str = "classic", families: int | None = None) -> list[Family]:
+    """The puzzle families of a world: the six classic ones, or the first ``families`` skill families.
+
+    Raises:
+        ValueError: An unknown world, or a number of families for the classic world.
+    """
+    if world == "classic":
+        if families is not None and families != len(FAMILIES):
+            raise ValueError(f"the classic world has {len(FAMILIES)} families; use world='skills' for more")
+        return list(FAMILIES.values())
+    if world == "skills":
+        return skill_families(families)
+    raise ValueError(f"unknown world {world!r}; use one of {', '.join(WORLDS)}")
 
 
 def item_rng(seed: int, index: int) -> random.Random:
@@ -23,7 +42,9 @@ def item_rng(seed: int, index: int) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def generate_items(n: int, *, seed: int, image_dir: Path) -> list[Item]:
+def generate_items(
+    n: int, *, seed: int, image_dir: Path, world: str = "classic", families: int | None = None
+) -> list[Item]:
     """Draw ``n`` puzzles, cycling through the families, and save their images as PNG files.
 
     Question texts start with the puzzle number, which keeps them unique within a dataset: the
@@ -33,20 +54,22 @@ def generate_items(n: int, *, seed: int, image_dir: Path) -> list[Item]:
         n: How many items.
         seed: Seed of the whole dataset; the same seed gives the same items and images.
         image_dir: Folder for the images (created if missing).
+        world: ``classic`` or ``skills`` (see `world_families`).
+        families: How many families of the skills world (default: all of the catalogue).
 
     Returns:
         The items, with absolute image paths.
 
     Raises:
-        ValueError: If ``n`` is negative.
+        ValueError: If ``n`` is negative, or the world is unknown.
     """
     if n < 0:
         raise ValueError(f"the number of items must be zero or more, got {n}")
+    chosen = world_families(world, families)
     image_dir.mkdir(parents=True, exist_ok=True)
-    families = list(FAMILIES.values())
     items = []
     for index in range(n):
-        family = families[index % len(families)]
+        family = chosen[index % len(chosen)]
         puzzle = family.make(item_rng(seed, index))
         item_id = f"synth-{seed}-{index:04d}"
         image_path = (image_dir / f"{item_id}.png").resolve()
@@ -72,7 +95,9 @@ def generate_items(n: int, *, seed: int, image_dir: Path) -> list[Item]:
     return items
 
 
-def generate(out_dir: str | Path, *, n: int = 200, seed: int = 0) -> list[Item]:
+def generate(
+    out_dir: str | Path, *, n: int = 200, seed: int = 0, world: str = "classic", families: int | None = None
+) -> list[Item]:
     """Write a synthetic dataset: ``out_dir/items.jsonl`` and ``out_dir/images/*.png``.
 
     Each JSONL line has the generic fields (id, question, answer (a letter for multiple choice),
@@ -84,13 +109,15 @@ def generate(out_dir: str | Path, *, n: int = 200, seed: int = 0) -> list[Item]:
         out_dir: The dataset folder (created if missing).
         n: How many items.
         seed: Seed of the whole dataset.
+        world: ``classic`` or ``skills`` (see `world_families`).
+        families: How many families of the skills world.
 
     Returns:
         The items, with absolute image paths.
     """
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    items = generate_items(n, seed=seed, image_dir=root / IMAGES_DIR)
+    items = generate_items(n, seed=seed, image_dir=root / IMAGES_DIR, world=world, families=families)
     lines = []
     for item in items:
         record = {
