@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from langchain_core.messages import ToolCall
+
 from ted.graph.calling import call
 from ted.graph.context import Context
 from ted.graph.editors import compression_editor, editor_word_limit
@@ -47,7 +49,7 @@ from ted.graph.prompting import compress_messages
 from ted.graph.state import CompressionReport, ErrorRecord, Usage
 from ted.memory import Experience, ExperienceStore, Status, apply_plan, plan_compression
 from ted.memory.errors import ToolInputError
-from ted.memory.operations import KeepApartOp, MergeOp, parse_request
+from ted.memory.operations import KeepApartOp, MergeOp, Operation, parse_request
 from ted.memory.tools import tool_schemas
 
 # Verbose experiences sent to the model per request, and clusters handled at once.
@@ -101,9 +103,10 @@ class _Session:
         self.errors: list[ErrorRecord] = []
         self.operations: list[str] = []
 
-    async def ask(self, experiences: Sequence[Experience], *, merge: bool) -> list[Any]:
-        """Ask the model about ``experiences`` and return the requests it made, parsed, unapplied."""
-        lines = [(f"E{n}", e.text) for n, e in enumerate(experiences, start=1)]
+    async def _reply(
+        self, lines: Sequence[tuple[str, str]], *, merge: bool
+    ) -> tuple[list[Operation] | None, list[ToolCall]]:
+        """The model's answer about ``lines``: JSON operations (JSON mode) or tool calls (tools mode)."""
         messages = compress_messages(
             self.context,
             cluster=lines if merge else (),
@@ -116,21 +119,32 @@ class _Session:
                 chat, messages, spec=self.spec, stage="compress", item_id="library", retries=0
             )
             self.usage.extend(answer.usage)
+            # A malformed answer is recorded; the fallback merge still compresses its cluster.
             self.errors.extend(answer.errors)
-            return list(answer.operations or [])
+            return list(answer.operations or []), []
         schemas = tool_schemas(tool_names(COMPRESS_TOOLS), max_words=editor_word_limit(self.context))
         reply = await call(
             chat.bind_tools(list(schemas)), messages, spec=self.spec, stage="compress", item_id="library"
         )
         self.usage.extend(reply.usage)
         self.errors.extend(reply.errors)
+        return None, list(reply.message.tool_calls) if reply.message is not None else []
+
+    @staticmethod
+    def _parsed(calls: Sequence[ToolCall]) -> list[Any]:
         requests = []
-        for tool_call in reply.message.tool_calls if reply.message is not None else []:
+        for tool_call in calls:
             try:
                 requests.append(parse_request(tool_call["name"], tool_call["args"], COMPRESS_TOOLS))
             except ToolInputError:
                 continue
         return requests
+
+    async def ask(self, experiences: Sequence[Experience], *, merge: bool) -> list[Any]:
+        """Ask the model about ``experiences`` and return the requests it made, parsed, unapplied."""
+        lines = [(f"E{n}", e.text) for n, e in enumerate(experiences, start=1)]
+        operations, calls = await self._reply(lines, merge=merge)
+        return operations if operations is not None else self._parsed(calls)
 
     async def run(self, experiences: Sequence[Experience], *, merge: bool, key: str) -> Decision:
         """Ask the model to merge ``experiences`` (one cluster) or to rewrite them, and apply its edits.
@@ -142,39 +156,13 @@ class _Session:
         editor = compression_editor(
             self.context, self.store, labels, merge=merge, op_prefix=f"{self.op_prefix}{key}/", step=self.step
         )
-        messages = compress_messages(
-            self.context,
-            cluster=lines if merge else (),
-            verbose=() if merge else lines,
-            json_mode=self.json_mode,
-        )
-        chat = chat_model(self.context, "compress")
+        operations, calls = await self._reply(lines, merge=merge)
         outcomes: list[Outcome]
-        if self.json_mode:
-            answer = await ask_for_operations(
-                chat, messages, spec=self.spec, stage="compress", item_id="library", retries=0
-            )
-            self.usage.extend(answer.usage)
-            # A malformed answer is recorded; the fallback merge still compresses its cluster.
-            self.errors.extend(answer.errors)
-            operations = answer.operations or []
+        if operations is not None:
             decided = _decide(operations)[0]
             outcomes = await apply_planned(editor, plan_operations(operations), COMPRESS_TOOLS)
         else:
-            schemas = tool_schemas(tool_names(COMPRESS_TOOLS), max_words=editor_word_limit(self.context))
-            reply = await call(
-                chat.bind_tools(list(schemas)), messages, spec=self.spec, stage="compress", item_id="library"
-            )
-            self.usage.extend(reply.usage)
-            self.errors.extend(reply.errors)
-            calls = reply.message.tool_calls if reply.message is not None else []
-            parsed = []
-            for tool_call in calls:
-                try:
-                    parsed.append(parse_request(tool_call["name"], tool_call["args"], COMPRESS_TOOLS))
-                except ToolInputError:
-                    continue
-            decided = _decide(parsed)[0]
+            decided = _decide(self._parsed(calls))[0]
             outcomes = await apply_tool_calls(editor, calls, COMPRESS_TOOLS)
         self.operations.extend(succeeded(outcomes))
         return decided if merge else "none"

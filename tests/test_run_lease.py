@@ -106,3 +106,33 @@ def test_the_writer_lock_in_one_process(tmp_path: Path) -> None:
         assert "being written" not in listed.stderr
     with WriterLock(library, "run second") as second:
         assert second.holder()["writer"] == "run second"
+
+
+def test_processes_sharing_a_chroma_server(tmp_path: Path) -> None:
+    """Two libraries on one server are written at once; one library still has one writer; readers go on."""
+    from test_memory_server import _start_chroma
+
+    server, url = _start_chroma(tmp_path / "chroma-data")
+    try:
+        dataset = synth_dataset(tmp_path / "data", n=12, seed=8)
+        first, second = tmp_path / "first", tmp_path / "second"
+        with simulated(dataset, latency=1.0) as sim:
+            run = ["distill", str(dataset), *model_args(sim.base_url), *RUN, "--chroma-url", url]
+            writers = [_start([*run, "--library", str(first)]), _start([*run, "--library", str(second)])]
+            _wait_for_holder(first, writers[0])
+            _wait_for_holder(second, writers[1])
+            refused = run_ted([*run, "--library", str(first)])
+            server_option = ["--chroma-url", url]
+            read = run_ted(["experiences", "search", "shapes", f"--library={first}", *server_option])
+            assert all(writer.poll() is None for writer in writers), "the runs ended before the checks"
+            outcomes = [(writer.wait(timeout=300), writer.communicate()[1]) for writer in writers]
+        assert [code for code, _ in outcomes] == [0, 0], outcomes
+        assert refused.returncode == 1 and "is being written by run " in error_line(refused)
+        assert read.returncode == 0, read.stderr
+        for library in (first, second):
+            listed = run_ted(["experiences", "list", f"--library={library}", *server_option, "--json"])
+            assert listed.returncode == 0 and json.loads(listed.stdout), listed.stderr
+            assert not (library / "chroma").exists()  # the index is on the server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
