@@ -36,8 +36,8 @@ from ted.memory import Status
 from ted.memory.compression import MERGE_THRESHOLD
 from ted.memory.minilm import MiniLMEmbeddings
 from ted.sim import SimConfig, SimServer, World
-from ted.tasks.synth import distinct_advice, generate_items, paraphrase_groups
-from ted.tasks.synth.paraphrases import SAME_ADVICE_AS_THE_CATALOGUE
+from ted.tasks.synth import distinct_advice, paraphrase_groups
+from ted.tasks.synth.paraphrases import paraphrase_items
 
 THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
 ROUNDS = 6
@@ -96,9 +96,7 @@ async def compress_set(
     work: Path, groups: list[list[str]], distinct: list[str], dry_run: bool
 ) -> dict[str, Any]:
     """Compress a library holding the whole set with the simulated teacher; or only preview it."""
-    items = generate_items(24, seed=0, image_dir=work / "images", world="skills")
-    classic = generate_items(6, seed=1, image_dir=work / "images", world="classic")
-    items += [item for item in classic if item.category not in SAME_ADVICE_AS_THE_CATALOGUE]
+    items = paraphrase_items(work / "images")
     with SimServer(World.from_items(items), config=SimConfig(seed=0)) as sim:
         context = Context(
             library=str(work / "library"),

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from click.core import ParameterSource
 
 from ted.cli.options import data_options, library_option, run_options, student_options, teacher_options
 
@@ -29,10 +28,6 @@ FIXED_ON_RESUME = (
     "embeddings",
     "settings",
 )
-
-
-def _given(ctx: click.Context, name: str) -> bool:
-    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 
 def _note(text: str) -> None:
@@ -95,19 +90,11 @@ async def _new_run(folder: Path, data: str | None, options: dict[str, Any], pric
 async def _resumed_run(
     ctx: click.Context, library: Path, options: dict[str, Any], prices: PriceTable
 ) -> DistillRun:
-    from ted.cli.errors import OptionConflict
-    from ted.cli.options import require_endpoints
+    from ted.cli.options import require_endpoints, resume_endpoints
     from ted.runs import DistillRun
     from ted.runs.distillation import roles
-    from ted.runs.records import ENDPOINT_SETTINGS
 
-    refused = [name for name in FIXED_ON_RESUME if _given(ctx, name)]
-    if refused:
-        shown = ", ".join("DATA" if n == "data" else "--" + n.replace("_", "-") for n in refused)
-        raise OptionConflict(
-            f"--resume continues a run with its recorded settings; leave out {shown} (or start a new run)"
-        )
-    endpoints = {name: options[name] for name in ENDPOINT_SETTINGS if options.get(name) is not None}
+    endpoints = resume_endpoints(ctx, options, FIXED_ON_RESUME, what="a run")
     run = await DistillRun.resume(
         library,
         endpoints=endpoints,
@@ -193,7 +180,7 @@ def distill(
     LIBRARY/reports/RUN_ID unless --report-dir says otherwise.
     """
     from ted.cli.options import require_library
-    from ted.cli.output import emit, fail, run, user_errors
+    from ted.cli.output import emit, fail_stopped, run, user_errors
     from ted.runs import RunStopped
 
     options["data"] = data
@@ -202,9 +189,6 @@ def distill(
         try:
             result = run(_distill(ctx, folder, data, resume, options))
         except RunStopped as stopped:
-            hint = f"ted distill --library {folder} --resume"
-            if stopped.reason == "interrupted":
-                fail(f"{stopped}: continue it with `{hint}`", code=130)
-            fail(f"{stopped}: fix this, then continue it with `{hint}`")
+            fail_stopped(stopped, f"ted distill --library {folder} --resume")
         result.write_report()
     emit(result, as_json=options["as_json"], show=show)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from click.core import ParameterSource
 
 from ted.cli.options import data_options, library_option, run_options, student_options
 
@@ -78,20 +77,10 @@ async def _new_evaluation(folder: Path, data: str | None, options: dict[str, Any
 
 
 async def _resumed_evaluation(ctx: click.Context, folder: Path, options: dict[str, Any]) -> Evaluation:
-    from ted.cli.errors import OptionConflict
-    from ted.cli.options import require_endpoints
+    from ted.cli.options import require_endpoints, resume_endpoints
     from ted.runs import Evaluation, load_prices
-    from ted.runs.records import ENDPOINT_SETTINGS
 
-    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-    refused = [name for name in FIXED_ON_RESUME if ctx.get_parameter_source(name) in given]
-    if refused:
-        shown = ", ".join("DATA" if n == "data" else "--" + n.replace("_", "-") for n in refused)
-        raise OptionConflict(
-            f"--resume continues an evaluation with its recorded settings; leave out {shown} "
-            "(or start a new evaluation)"
-        )
-    endpoints = {name: options[name] for name in ENDPOINT_SETTINGS if options.get(name) is not None}
+    endpoints = resume_endpoints(ctx, options, FIXED_ON_RESUME, what="an evaluation")
     evaluation = await Evaluation.resume(
         folder, endpoints=endpoints, prices=load_prices(options.get("prices")), preflight=options["preflight"]
     )
@@ -226,7 +215,7 @@ def evaluate(
     categories.png) goes to LIBRARY/reports/EVAL_ID unless --report-dir says otherwise.
     """
     from ted.cli.options import require_library
-    from ted.cli.output import emit, fail, run, user_errors
+    from ted.cli.output import emit, fail_stopped, run, user_errors
     from ted.runs import EvaluationStopped
 
     options["data"] = data
@@ -235,9 +224,6 @@ def evaluate(
         try:
             result = run(_evaluate(ctx, folder, data, resume, options))
         except EvaluationStopped as stopped:
-            hint = f"ted eval --library {folder} --resume"
-            if stopped.reason == "interrupted":
-                fail(f"{stopped}: continue it with `{hint}`", code=130)
-            fail(f"{stopped}: fix this, then continue it with `{hint}`")
+            fail_stopped(stopped, f"ted eval --library {folder} --resume")
         result.write_report()
     emit(result, as_json=options["as_json"], show=show)

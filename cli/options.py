@@ -265,6 +265,30 @@ _ROLE_OPTIONS = {
 }
 
 
+def resume_endpoints(
+    ctx: click.Context, options: dict[str, Any], fixed: Iterable[str], *, what: str
+) -> dict[str, Any]:
+    """The endpoint settings given with ``--resume``, after refusing the ``fixed`` options given.
+
+    Raises:
+        OptionConflict: An option that would change the resumed ``what`` (run, evaluation) was given.
+    """
+    from click.core import ParameterSource
+
+    from ted.cli.errors import OptionConflict
+    from ted.runs.records import ENDPOINT_SETTINGS
+
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    refused = [name for name in fixed if ctx.get_parameter_source(name) in given]
+    if refused:
+        shown = ", ".join("DATA" if n == "data" else "--" + n.replace("_", "-") for n in refused)
+        raise OptionConflict(
+            f"--resume continues {what} with its recorded settings; leave out {shown} "
+            f"(or start a new {what.split()[-1]})"
+        )
+    return {name: options[name] for name in ENDPOINT_SETTINGS if options.get(name) is not None}
+
+
 def require_endpoints(context: Context, roles: Iterable[Role]) -> None:
     """Check that each role has an endpoint, naming the options and variables that give it one.
 

@@ -10,11 +10,14 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from pydantic import BaseModel
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from ted.runs import EvaluationStopped, RunStopped
 
 T = TypeVar("T")
 
@@ -52,6 +55,13 @@ def show_notes() -> None:
     logger = logging.getLogger("ted.memory")
     if not any(isinstance(handler, _NoteHandler) for handler in logger.handlers):
         logger.addHandler(_NoteHandler(logging.WARNING))
+
+
+def fail_stopped(stopped: RunStopped | EvaluationStopped, resume: str) -> NoReturn:
+    """Say why a run or an evaluation stopped and the command that continues it (130 if interrupted)."""
+    if stopped.reason == "interrupted":
+        fail(f"{stopped}: continue it with `{resume}`", code=130)
+    fail(f"{stopped}: fix this, then continue it with `{resume}`")
 
 
 def _default(value: Any) -> Any:

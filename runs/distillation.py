@@ -20,7 +20,7 @@ import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,6 @@ from ted.runs.costs import PriceTable, cost_report
 from ted.runs.datasets import DatasetSplit
 from ted.runs.errors import RunRecordError, RunStopped
 from ted.runs.records import (
-    ENDPOINT_SETTINGS,
     RunRecord,
     RunStatus,
     all_runs,
@@ -42,6 +41,7 @@ from ted.runs.records import (
     latest_unfinished,
     new_run_id,
     now,
+    resumed_context,
     runs_dir,
     save_run,
 )
@@ -197,16 +197,12 @@ class DistillRun:
         folder, record = await asyncio.to_thread(_recorded_run, library, run_id)
         if not record.unfinished:
             raise RunRecordError(f"run {record.run_id} of {folder} is finished; there is nothing to resume")
-        changes = dict(endpoints or {})
-        refused = sorted(set(changes) - set(ENDPOINT_SETTINGS))
-        if refused:
-            raise RunRecordError(
-                f"a resumed run keeps its recorded settings; only where its models are served may change "
-                f"({', '.join(ENDPOINT_SETTINGS)}), not {', '.join(refused)}"
-            )
-        known = {f.name for f in fields(Context)}
-        recorded = {name: value for name, value in record.context.items() if name in known}
-        context = Context(**{**recorded, **changes, "library": str(folder), "library_root": None})
+        context, changes = resumed_context(
+            record.context,
+            endpoints,
+            folder,
+            refusal="a resumed run keeps its recorded settings; only where its models are served may change",
+        )
         record.attempts += 1
         record.context = {**record.context, **changes, "library": str(folder)}
         if report_dir is not None:

@@ -17,7 +17,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from ted.runs.evaluation_log import (
     find_evaluation,
     save_record,
 )
-from ted.runs.records import ENDPOINT_SETTINGS, context_settings, latest_finished, now, training_ids
+from ted.runs.records import context_settings, latest_finished, now, resumed_context, training_ids
 from ted.runs.results import Contamination, DatasetInfo, EvaluationResult, LibraryInfo, ModelInfo
 from ted.runs.statistics import analyse, item_scores
 from ted.tasks import Item
@@ -272,16 +272,13 @@ class Evaluation:
             raise RunRecordError(
                 f"evaluation {record.eval_id} of {folder} is finished; there is nothing to resume"
             )
-        changes = dict(endpoints or {})
-        refused = sorted(set(changes) - set(ENDPOINT_SETTINGS))
-        if refused:
-            raise RunRecordError(
-                "a resumed evaluation keeps its recorded settings; only where the student is served may "
-                f"change ({', '.join(ENDPOINT_SETTINGS)}), not {', '.join(refused)}"
-            )
-        known = {f.name for f in fields(Context)}
-        recorded = {name: value for name, value in record.context.items() if name in known}
-        context = Context(**{**recorded, **changes, "library": str(folder), "library_root": None})
+        context, changes = resumed_context(
+            record.context,
+            endpoints,
+            folder,
+            refusal="a resumed evaluation keeps its recorded settings; only where the student is served may "
+            "change",
+        )
         split = await asyncio.to_thread(record.dataset.load) if record.dataset is not None else None
         given = split.items if split is not None else list(items or [])
         by_id = {item.id: item for item in given}

@@ -27,6 +27,7 @@ from ted.graph.state import ErrorRecord, Usage
 from ted.runs.answers import Answer, Answered, AnswerKey, Condition
 from ted.runs.datasets import DatasetSplit
 from ted.runs.errors import RunRecordError
+from ted.runs.records import write_record
 
 EVALUATIONS_DIR = "evaluations"
 RECORD_NAME = "evaluation.json"
@@ -81,12 +82,7 @@ def evaluation_dir(library: str | Path, eval_id: str) -> Path:
 
 def save_record(library: str | Path, record: EvaluationRecord) -> None:
     """Write ``record`` atomically."""
-    folder = evaluation_dir(library, record.eval_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / RECORD_NAME
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_record(evaluation_dir(library, record.eval_id) / RECORD_NAME, record)
 
 
 def _load(path: Path) -> EvaluationRecord:

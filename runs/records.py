@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,15 +101,40 @@ def runs_dir(library: str | Path) -> Path:
     return Path(library).expanduser() / RUNS_DIR
 
 
-def save_run(library: str | Path, record: RunRecord) -> Path:
-    """Write ``record`` atomically and return its path."""
-    folder = runs_dir(library)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{record.run_id}.json"
+def write_record(path: Path, record: BaseModel) -> Path:
+    """Write ``record`` as JSON to ``path`` atomically (a half-written record would be unreadable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, path)
     return path
+
+
+def save_run(library: str | Path, record: RunRecord) -> Path:
+    """Write ``record`` atomically and return its path."""
+    return write_record(runs_dir(library) / f"{record.run_id}.json", record)
+
+
+def resumed_context(
+    recorded: Mapping[str, Any], endpoints: Mapping[str, Any] | None, folder: Path, *, refusal: str
+) -> tuple[Context, dict[str, Any]]:
+    """The context a resumed run or evaluation continues with, and the endpoint changes it takes.
+
+    It is the recorded context with only `ENDPOINT_SETTINGS` changed, on the library in ``folder``.
+
+    Raises:
+        RunRecordError: ``endpoints`` holds another setting; ``refusal`` opens the message.
+    """
+    from ted.graph import Context
+
+    changes = dict(endpoints or {})
+    refused = sorted(set(changes) - set(ENDPOINT_SETTINGS))
+    if refused:
+        raise RunRecordError(f"{refusal} ({', '.join(ENDPOINT_SETTINGS)}), not {', '.join(refused)}")
+    known = {f.name for f in fields(Context)}
+    settings = {name: value for name, value in recorded.items() if name in known}
+    context = Context(**{**settings, **changes, "library": str(folder), "library_root": None})
+    return context, changes
 
 
 def load_run(path: Path) -> RunRecord:

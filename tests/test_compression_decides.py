@@ -12,8 +12,8 @@ from ted.graph import Context, close_libraries, compress_library, open_library
 from ted.graph.compression import preview_merges
 from ted.memory import ExperienceStore, LibraryError, Status, plan_compression
 from ted.sim import SimConfig, SimServer, World
-from ted.tasks.synth import distinct_advice, generate_items, paraphrase_groups
-from ted.tasks.synth.paraphrases import SAME_ADVICE_AS_THE_CATALOGUE
+from ted.tasks.synth import distinct_advice, paraphrase_groups
+from ted.tasks.synth.paraphrases import paraphrase_items
 
 
 async def test_kept_apart_experiences_are_journaled_and_not_proposed_again(store: ExperienceStore) -> None:
@@ -37,9 +37,7 @@ async def test_kept_apart_experiences_are_journaled_and_not_proposed_again(store
 @pytest.mark.embeddings
 async def test_the_paraphrase_set_merges_every_group_and_nothing_distinct(tmp_path: Path) -> None:
     groups, distinct = paraphrase_groups(), distinct_advice()
-    items = generate_items(24, seed=0, image_dir=tmp_path / "images", world="skills")
-    classic = generate_items(6, seed=1, image_dir=tmp_path / "images", world="classic")
-    items += [item for item in classic if item.category not in SAME_ADVICE_AS_THE_CATALOGUE]
+    items = paraphrase_items(tmp_path / "images")
     with SimServer(World.from_items(items), config=SimConfig(seed=0)) as sim:
         context = Context(
             library=str(tmp_path / "library"),

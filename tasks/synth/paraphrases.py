@@ -8,8 +8,12 @@ compression that works merges every group into one experience and merges nothing
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ted.tasks.items import Item
 from ted.tasks.synth.catalogue import SKILL_FAMILIES
 from ted.tasks.synth.families import FAMILIES
+from ted.tasks.synth.generator import generate_items
 
 # The classic polygon family states the catalogue's interior-angle rule: one piece of advice, not two.
 SAME_ADVICE_AS_THE_CATALOGUE = ("polygon_angles",)
@@ -28,3 +32,10 @@ def paraphrase_groups() -> list[list[str]]:
 def distinct_advice() -> list[str]:
     """Advice that must stay apart from every group: the misconception of each skills family."""
     return [text for family in SKILL_FAMILIES.values() for text in (family.misconception or "",) if text]
+
+
+def paraphrase_items(image_dir: Path) -> list[Item]:
+    """Puzzles of every family the set advises on, for a simulated teacher that judges the merges."""
+    items = generate_items(24, seed=0, image_dir=image_dir, world="skills")
+    classic = generate_items(6, seed=1, image_dir=image_dir, world="classic")
+    return items + [item for item in classic if item.category not in SAME_ADVICE_AS_THE_CATALOGUE]
