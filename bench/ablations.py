@@ -138,6 +138,7 @@ async def main(args: argparse.Namespace, out: Path) -> dict[str, Any]:
                 "deleted",
                 "superseded",
                 "active",
+                "unproven",
                 "cited_wrong",
                 "cited_correct",
                 "harmful_votes",
@@ -193,9 +194,10 @@ def _print(summary: dict[str, Any]) -> None:
     print()
     print(
         f"Wrong advice planted by the teacher: {wrong['planted']}; deleted {wrong['deleted']}, merged or "
-        f"rewritten {wrong['superseded']}, still active at the end {wrong['active']}. Their usage: cited in "
-        f"{wrong['cited_wrong']} wrong and {wrong['cited_correct']} right answers, {wrong['harmful_votes']} "
-        "harmful votes."
+        f"rewritten {wrong['superseded']}, still active at the end {wrong['active']} ({wrong['unproven']} of "
+        "them never shown to mislead: no harmful vote, no more wrong citations than right). Their usage: "
+        f"cited in {wrong['cited_wrong']} wrong and {wrong['cited_correct']} right answers, "
+        f"{wrong['harmful_votes']} harmful votes."
     )
     print(f"Libraries: {summary['library_size']} active experiences; {summary['seconds']:.0f} s in all.")
     print(f"Chart: {summary['plot']}")

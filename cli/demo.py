@@ -41,7 +41,7 @@ def _show(summary: DemoResult) -> None:
         table.add_row(
             "wrong advice",
             f"{wrong.planted} planted by the teacher: {wrong.deleted} deleted, {wrong.superseded} merged or "
-            f"rewritten, {wrong.active} left",
+            f"rewritten, {wrong.active} left ({wrong.unproven} never shown to mislead)",
         )
     table.add_row("items", f"{summary.train_items} distilled, {summary.test_items} held out")
     table.add_row("library", f"{summary.library_size} experiences in {summary.library}")

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ted.cli.library_options import library_options, location
+from ted.cli.options import teacher_options
 from ted.cli.output import console, fail, print_json, user_errors
+from ted.memory.compression import UNCONFIRMED_MERGE_THRESHOLD
 
 if TYPE_CHECKING:
+    from ted.graph.compression import MergeDecision
+    from ted.graph.state import CompressionReport, ErrorRecord
     from ted.memory import Experience, ExperienceStore
     from ted.memory.compression import CompressionPlan
     from ted.memory.models import JournalEntry, Refusal
@@ -412,22 +418,147 @@ def rollback_command(ctx: click.Context, version: int) -> None:
 
 @experiences.command("compress")
 @library_options
-@click.option("--dry-run", is_flag=True, help="Only print the plan.")
+@click.option("--dry-run", is_flag=True, help="Only show what would be done; change nothing.")
+@click.option(
+    "--with-model",
+    is_flag=True,
+    help="Let the compress model decide each candidate group (merge, keep apart, delete a member that "
+    "contradicts another and misled) and rewrite verbose entries; with --dry-run, show every decision.",
+)
+@teacher_options
 @click.option(
     "--merge-threshold",
     type=click.FloatRange(0, 1),
-    default=0.8,
-    show_default=True,
-    help="Similarity at which experiences are merged; no model confirms here, so keep it high.",
+    default=None,
+    help="Similarity at which experiences become merge candidates. Without a model they are merged "
+    "directly, so the default is a safe 0.8; with --with-model it is TED_MERGE_THRESHOLD (0.55, "
+    "calibrated for MiniLM).",
 )
-@click.option("--min-evidence", type=click.FloatRange(min=0), default=5.0, show_default=True)
+@click.option("--min-evidence", type=click.IntRange(min=0), default=5, show_default=True)
 @click.option("--max-utility", type=click.FloatRange(0, 1), default=0.25, show_default=True)
-@click.option("--cap", type=click.IntRange(min=0), default=None, help="Most active experiences to keep.")
-@click.option("--max-words", type=click.IntRange(min=1), default=40, show_default=True)
+@click.option("--cap", type=click.IntRange(min=1), default=None, help="Most active experiences to keep.")
+@click.option("--max-words", type=click.IntRange(min=5), default=40, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def compress_command(
     ctx: click.Context,
+    /,
+    dry_run: bool,
+    with_model: bool,
+    merge_threshold: float | None,
+    min_evidence: int,
+    max_utility: float,
+    cap: int | None,
+    max_words: int,
+    as_json: bool,
+    **endpoint: Any,
+) -> None:
+    """Merge near-duplicates, prune proven low-utility experiences and enforce a cap.
+
+    Without a model, each merged cluster keeps the text of its most useful member and verbose entries
+    are only listed. With --with-model, the compress model (the teacher's endpoint unless
+    TED_COMPRESS_BASE_URL says otherwise) decides, as a distillation run's compression does.
+    """
+    if with_model:
+        settings = {
+            "merge_threshold": merge_threshold,
+            "prune_min_evidence": min_evidence,
+            "prune_max_utility": max_utility,
+            "library_cap": cap,
+            "max_words": max_words,
+        }
+        _compress_with_model(ctx, {**endpoint, **settings}, dry_run=dry_run, as_json=as_json)
+        return
+    _compress_without_model(
+        ctx,
+        dry_run=dry_run,
+        merge_threshold=UNCONFIRMED_MERGE_THRESHOLD if merge_threshold is None else merge_threshold,
+        min_evidence=min_evidence,
+        max_utility=max_utility,
+        cap=cap,
+        max_words=max_words,
+        as_json=as_json,
+    )
+
+
+def _compress_with_model(
+    ctx: click.Context, options: dict[str, Any], *, dry_run: bool, as_json: bool
+) -> None:
+    from ted.cli.options import build_context, require_endpoints
+    from ted.graph import close_libraries, compress_library, open_library
+    from ted.graph.compression import preview_merges
+
+    library, chroma_url = location(ctx)
+    if not library.is_dir():
+        fail(f"no library at {library}")
+
+    async def preview() -> tuple[list[MergeDecision], list[ErrorRecord]]:
+        try:
+            decisions, _, errors = await preview_merges(context)
+            return decisions, errors
+        finally:
+            close_libraries()
+
+    async def compress() -> tuple[CompressionReport, list[ErrorRecord]]:
+        try:
+            await (await open_library(context)).backup()
+            report, _, errors = await compress_library(
+                context, op_prefix=f"cli-{uuid.uuid4().hex[:12]}/", step="ted experiences compress"
+            )
+            return report, errors
+        finally:
+            close_libraries()
+
+    with user_errors():
+        context = build_context(library, {**options, "chroma_url": chroma_url})
+        require_endpoints(context, ["compress"])
+        if dry_run:
+            decisions, errors = asyncio.run(preview())
+        else:
+            with _writer(library, ctx, writes=True):
+                report, errors = asyncio.run(compress())
+    if dry_run:
+        if as_json:
+            print_json({"decisions": [asdict(d) for d in decisions], "errors": errors})
+            return
+        _show_decisions(decisions, context.merge_threshold)
+    else:
+        if as_json:
+            print_json({"report": report, "errors": errors})
+            return
+        console.print(
+            f"{report['merged']} groups merged, {report.get('kept_apart', 0)} kept apart, "
+            f"{report.get('contradicted', 0)} contradicted experiences deleted, "
+            f"{report['rewritten']} rewritten, {report['pruned']} pruned, {report['evicted']} evicted; "
+            f"{report['library_size']} active",
+            highlight=False,
+        )
+    for error in errors[:3]:
+        console.print(f"[yellow]error[/yellow] {_visible(error['stage'])}: {_visible(error['message'], 200)}")
+    if len(errors) > 3:
+        console.print(f"... and {len(errors) - 3} more errors")
+
+
+def _show_decisions(decisions: list[MergeDecision], threshold: float) -> None:
+    console.print(
+        f"{len(decisions)} candidate groups at similarity {threshold:.2f}; nothing was changed",
+        highlight=False,
+    )
+    for n, decision in enumerate(decisions, start=1):
+        console.print(f"\n{n}. similarity {decision.similarity}: {decision.decision}", highlight=False)
+        for n, (experience_id, text) in enumerate(zip(decision.ids, decision.texts, strict=True), start=1):
+            console.print(f"   E{n} {_short(experience_id)}: {_visible(text, 160)}", highlight=False)
+        for labels, text in decision.merges:
+            console.print(f"   merge {', '.join(labels)} into: {_visible(text, 160)}", highlight=False)
+        for deleted in decision.deletes:
+            console.print(f"   delete {deleted}", highlight=False)
+        for reason in decision.reasons:
+            console.print(f"   reason: {_visible(reason, 200)}", highlight=False)
+
+
+def _compress_without_model(
+    ctx: click.Context,
+    *,
     dry_run: bool,
     merge_threshold: float,
     min_evidence: float,
@@ -436,10 +567,6 @@ def compress_command(
     max_words: int,
     as_json: bool,
 ) -> None:
-    """Merge near-duplicates, prune proven low-utility experiences and enforce a cap, without a model.
-
-    Each merged cluster keeps the text of its most useful member; verbose entries are only listed.
-    """
     from ted.memory import apply_plan, plan_compression
     from ted.memory.compression import CompressionResult
 

@@ -5,8 +5,11 @@
    paraphrase group of the calibration set is a candidate; see `ted.memory.compression`), verbose
    entries, low-utility entries with enough evidence, eviction over the cap. Groups the model kept
    apart before are not proposed again.
-2. The compress model decides for each candidate group: it merges what says the same thing and keeps
-   the rest apart with a reason (``keep_apart``, journaled), and it rewrites the verbose entries,
+2. The compress model decides for each candidate group: it merges what says the same thing, deletes a
+   member that contradicts another when the usage record it is shown says that member misled the
+   students, and keeps the rest apart with a reason (``keep_apart``, journaled); a contradiction the
+   records cannot settle yet is left undecided, so the group comes back once there is more evidence.
+   It also rewrites the verbose entries,
    through the memory tools (or JSON operations) applied by `ted.graph.edits`. When the model decided
    to merge but its text was refused, or said nothing about a group whose every link is at or above
    ``duplicate_threshold`` (near-certain duplicates), the group is merged deterministically, keeping
@@ -49,7 +52,7 @@ from ted.graph.prompting import compress_messages
 from ted.graph.state import CompressionReport, ErrorRecord, Usage
 from ted.memory import Experience, ExperienceStore, Status, apply_plan, plan_compression
 from ted.memory.errors import ToolInputError
-from ted.memory.operations import KeepApartOp, MergeOp, Operation, parse_request
+from ted.memory.operations import DeleteOp, KeepApartOp, MergeOp, Operation, parse_request
 from ted.memory.tools import tool_schemas
 
 # Verbose experiences sent to the model per request, and clusters handled at once.
@@ -62,6 +65,7 @@ def _key(ids: Sequence[str]) -> str:
 
 
 Decision = Literal["merge", "keep apart", "merge some, keep some apart", "none"]
+"""What the model decided about merging a group (deletions of contradicted members are apart)."""
 
 
 @dataclass
@@ -75,13 +79,15 @@ class MergeDecision:
     decision: Decision = "none"
     merges: list[tuple[list[str], str]] = field(default_factory=list)
     """(labels, merged text) per merge the model asked for."""
+    deletes: list[str] = field(default_factory=list)
+    """Labels of the members the model deleted as contradicted."""
     reasons: list[str] = field(default_factory=list)
 
 
 def _decide(requests: Sequence[Any]) -> tuple[Decision, list[tuple[list[str], str]], list[str]]:
     merges = [(list(r.labels), r.text) for r in requests if isinstance(r, MergeOp)]
     apart = [r for r in requests if isinstance(r, KeepApartOp)]
-    reasons = [r.reason for r in requests if isinstance(r, MergeOp | KeepApartOp) and r.reason]
+    reasons = [r.reason for r in requests if isinstance(r, MergeOp | KeepApartOp | DeleteOp) and r.reason]
     if merges and apart:
         return "merge some, keep some apart", merges, reasons
     if merges:
@@ -104,13 +110,18 @@ class _Session:
         self.operations: list[str] = []
 
     async def _reply(
-        self, lines: Sequence[tuple[str, str]], *, merge: bool
+        self, experiences: Sequence[Experience], *, merge: bool
     ) -> tuple[list[Operation] | None, list[ToolCall]]:
-        """The model's answer about ``lines``: JSON operations (JSON mode) or tool calls (tools mode)."""
+        """The model's answer about ``experiences``, labelled E1, E2 ... in order.
+
+        JSON operations in JSON mode, else tool calls.
+        """
+        lines = [(f"E{n}", e.text) for n, e in enumerate(experiences, start=1)]
         messages = compress_messages(
             self.context,
             cluster=lines if merge else (),
             verbose=() if merge else lines,
+            records={f"E{n}": e.stats for n, e in enumerate(experiences, start=1)} if merge else None,
             json_mode=self.json_mode,
         )
         chat = chat_model(self.context, "compress")
@@ -142,8 +153,7 @@ class _Session:
 
     async def ask(self, experiences: Sequence[Experience], *, merge: bool) -> list[Any]:
         """Ask the model about ``experiences`` and return the requests it made, parsed, unapplied."""
-        lines = [(f"E{n}", e.text) for n, e in enumerate(experiences, start=1)]
-        operations, calls = await self._reply(lines, merge=merge)
+        operations, calls = await self._reply(experiences, merge=merge)
         return operations if operations is not None else self._parsed(calls)
 
     async def run(self, experiences: Sequence[Experience], *, merge: bool, key: str) -> Decision:
@@ -152,11 +162,10 @@ class _Session:
         Returns what the model decided about the cluster (``none`` for a rewrite).
         """
         labels = {f"E{n}": e.id for n, e in enumerate(experiences, start=1)}
-        lines = [(label, e.text) for label, e in zip(labels, experiences, strict=True)]
         editor = compression_editor(
             self.context, self.store, labels, merge=merge, op_prefix=f"{self.op_prefix}{key}/", step=self.step
         )
-        operations, calls = await self._reply(lines, merge=merge)
+        operations, calls = await self._reply(experiences, merge=merge)
         outcomes: list[Outcome]
         if operations is not None:
             decided = _decide(operations)[0]
@@ -199,7 +208,7 @@ async def compress_library(
     session = _Session(context, store, op_prefix, step)
     limit = asyncio.Semaphore(CONCURRENCY)
 
-    async def merge(cluster: Sequence[str]) -> tuple[Decision, bool] | None:
+    async def merge(cluster: Sequence[str]) -> tuple[Decision, bool, int] | None:
         async with limit:
             members = await _still_active(store, cluster)
             if len(members) < 2:
@@ -216,7 +225,8 @@ async def compress_library(
                 await apply_plan(
                     store, fallback, op_prefix=f"{op_prefix}merge-{_key(cluster)}/fallback/", step=step
                 )
-            return decided, len(await _still_active(store, cluster)) < len(members)
+            after = [(await store.get(e.id)).status for e in members]
+            return decided, Status.SUPERSEDED in after, after.count(Status.DELETED)
 
     async def rewrite(ids: Sequence[str]) -> None:
         async with limit:
@@ -225,8 +235,8 @@ async def compress_library(
                 await session.run(members, merge=False, key=f"rewrite-{_key(ids)}")
 
     outcomes = [o for o in await asyncio.gather(*(merge(cluster) for cluster in plan.clusters)) if o]
-    merged = sum(done for _, done in outcomes)
-    kept_apart = sum(d in ("keep apart", "merge some, keep some apart") for d, _ in outcomes)
+    merged = sum(done for _, done, _ in outcomes)
+    kept_apart = sum(d in ("keep apart", "merge some, keep some apart") for d, _, _ in outcomes)
     in_clusters = {i for cluster in plan.clusters for i in cluster}
     verbose = [i for i in plan.rewrite if i not in in_clusters]
     versions = {e.id: e.version for e in await _still_active(store, verbose)}
@@ -248,6 +258,7 @@ async def compress_library(
         library_size=await store.count(),
         operations=session.operations,
         kept_apart=kept_apart,
+        contradicted=sum(deleted for _, _, deleted in outcomes),
     )
     return report, session.usage, session.errors
 
@@ -281,6 +292,7 @@ async def preview_merges(context: Context) -> tuple[list[MergeDecision], list[Us
         async with limit:
             requests = await session.ask(members, merge=True)
         decision.decision, decision.merges, decision.reasons = _decide(requests)
+        decision.deletes = [r.label for r in requests if isinstance(r, DeleteOp)]
         return decision
 
     decisions = list(await asyncio.gather(*(one(cluster) for cluster in plan.clusters)))

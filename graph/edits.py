@@ -39,8 +39,9 @@ from ted.memory.operations import (
 REFLECT_OPERATIONS: tuple[type[ToolRequest], ...] = (VoteOp, AddOp, UpdateOp, DeleteOp, MergeOp)
 """What a reflection may change, in the order its JSON protocol lists them."""
 REFLECT_TOOLS: tuple[type[ToolRequest], ...] = (SearchQuery, *REFLECT_OPERATIONS)
-COMPRESS_OPERATIONS: tuple[type[ToolRequest], ...] = (MergeOp, KeepApartOp, UpdateOp)
-"""What a compression may do: merge (part of) a group, keep (part of) it apart, rewrite a verbose one."""
+COMPRESS_OPERATIONS: tuple[type[ToolRequest], ...] = (MergeOp, DeleteOp, KeepApartOp, UpdateOp)
+"""What a compression may do: merge (part of) a group, delete a member that contradicts another and
+misled the students, keep (part of) a group apart, rewrite a verbose one."""
 COMPRESS_TOOLS = COMPRESS_OPERATIONS
 
 

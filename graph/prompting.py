@@ -8,7 +8,7 @@ frames is ours: the templates, the benchmark's answer instruction, labels, count
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -16,7 +16,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from ted.graph.context import Context
 from ted.graph.edits import COMPRESS_OPERATIONS, REFLECT_OPERATIONS
 from ted.graph.state import InjectedExperience, TeacherSolution, Trajectory
-from ted.memory.operations import KeepApartOp, MergeOp, UpdateOp, operation_examples
+from ted.memory import UsageStats
+from ted.memory.operations import DeleteOp, KeepApartOp, MergeOp, UpdateOp, operation_examples
 from ted.prompts import compress, reflect, render, student, teacher
 from ted.prompts.framing import (
     ATTEMPT,
@@ -39,6 +40,9 @@ MAX_ATTEMPT_CHARS = 3000
 _CITATION_LINE = re.compile(re.escape(student.CITATION) + r"\s*:(.*)", re.IGNORECASE)
 _LABEL = re.compile(r"\bE(\d+)\b", re.IGNORECASE)
 
+USAGE_SHOWN = ("cited_correct", "cited_wrong", "helpful", "harmful")
+"""The usage counts shown with an experience in a merge group (attributes of its frame)."""
+
 
 def _content(text: str, images: Sequence[str]) -> list[str | dict[str, Any]]:
     parts: list[str | dict[str, Any]] = [{"type": "text", "text": text}]
@@ -46,9 +50,26 @@ def _content(text: str, images: Sequence[str]) -> list[str | dict[str, Any]]:
     return parts
 
 
-def experience_frames(labelled: Sequence[tuple[str, str]]) -> list[str]:
-    """One ``<experience label="E1">`` frame per ``(label, text)`` pair."""
-    return [frame(EXPERIENCE, text, label=label) for label, text in labelled]
+def experience_frames(
+    labelled: Sequence[tuple[str, str]], records: Mapping[str, UsageStats] | None = None
+) -> list[str]:
+    """One ``<experience label="E1">`` frame per ``(label, text)`` pair.
+
+    With ``records``, an experience's frame also says how it fared when students used it
+    (``cited_correct``, ``cited_wrong``, ``helpful``, ``harmful``), as attributes.
+    """
+    records = records or {}
+    return [
+        frame(EXPERIENCE, text, label=label, **usage_attributes(records[label]))
+        if label in records
+        else frame(EXPERIENCE, text, label=label)
+        for label, text in labelled
+    ]
+
+
+def usage_attributes(stats: UsageStats) -> dict[str, str]:
+    """The usage record shown with an experience: citations in correct and wrong answers, votes."""
+    return {name: str(getattr(stats, name)) for name in USAGE_SHOWN}
 
 
 def _injected(injected: Sequence[InjectedExperience]) -> str:
@@ -151,15 +172,19 @@ def compress_messages(
     *,
     cluster: Sequence[tuple[str, str]] = (),
     verbose: Sequence[tuple[str, str]] = (),
+    records: Mapping[str, UsageStats] | None = None,
     json_mode: bool,
 ) -> list[BaseMessage]:
     """The compressing model's prompt: one near-duplicate cluster and/or verbose experiences to rewrite.
 
-    ``cluster`` and ``verbose`` are ``(label, text)`` pairs.
+    ``cluster`` and ``verbose`` are ``(label, text)`` pairs; ``records`` gives the usage of the
+    cluster's experiences by label, shown so that the model can tell which of two contradicting ones
+    misled the students.
     """
     sections = []
     if cluster:
-        sections.append(render(compress.MERGE_SECTION, group=group(MERGE_GROUP, experience_frames(cluster))))
+        frames = experience_frames(cluster, records)
+        sections.append(render(compress.MERGE_SECTION, group=group(MERGE_GROUP, frames)))
     if verbose:
         sections.append(
             render(
@@ -188,6 +213,7 @@ def _compress_protocol(*, json_mode: bool) -> str:
     return render(
         compress.TOOLS_PROTOCOL,
         merge_tool=MergeOp.tool_name,
+        delete_tool=DeleteOp.tool_name,
         keep_tool=KeepApartOp.tool_name,
         update_tool=UpdateOp.tool_name,
     )

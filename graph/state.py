@@ -207,6 +207,8 @@ class CompressionReport(TypedDict):
     operations: list[str]
     kept_apart: NotRequired[int]
     """Candidate groups the compress model kept apart (in whole or in part), with a reason."""
+    contradicted: NotRequired[int]
+    """Experiences the compress model deleted because they contradicted another and had misled."""
 
 
 class DistillState(DistillInput):

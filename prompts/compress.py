@@ -19,10 +19,11 @@ with a label (E1, E2, ...); refer to it by that label.
 
 TOOLS_PROTOCOL = """
 
-Act through the tools: {merge_tool} for experiences of a group that say the same thing, {keep_tool} for \
-those that give different advice (with the reason), {update_tool} to rewrite a verbose experience. When \
-you are done, reply with one short sentence and no tool call."""
-"""Filled into {protocol}, with the names of the merge, keep-apart and update tools."""
+Act through the tools: {merge_tool} for experiences of a group that say the same thing, {delete_tool} for \
+one that contradicts another and has misled the students (with the reason), {keep_tool} for those that \
+give different advice (with the reason), {update_tool} to rewrite a verbose experience. When you are done, \
+reply with one short sentence and no tool call."""
+"""Filled into {protocol}, with the names of the merge, delete, keep-apart and update tools."""
 
 JSON_PROTOCOL = """
 
@@ -34,8 +35,11 @@ where each operation is one of
 themselves (`ted.memory.operations.operation_examples`)."""
 
 MERGE_SECTION = """These experiences are similar in wording. Decide whether they say the same thing: merge \
-those that do into one experience, and keep apart, with the reason, those that give different advice or \
-contradict each other:
+those that do into one experience, and keep apart, with the reason, those that give different advice. When \
+two contradict each other, delete the wrong one, with the reason, if its record shows that it misled the \
+students; if the records do not tell yet, leave both as they are (they will be shown to you again). Each \
+experience's record counts the student answers that cited it, correct and wrong, and the teacher's votes \
+on it, helpful and harmful:
 {group}"""
 
 REWRITE_SECTION = """These experiences are verbose; rewrite each of them in at most {max_words} words, \

@@ -87,9 +87,27 @@ def distill_markdown(summary: DistillResult) -> str:
     )
     if s.compressions:
         compressions = table(
-            ["After step", "Merged", "Rewritten", "Pruned", "Evicted", "Library size"],
             [
-                (c["step"], c["merged"], c["rewritten"], c["pruned"], c["evicted"], c["library_size"])
+                "After step",
+                "Merged",
+                "Kept apart",
+                "Contradicted",
+                "Rewritten",
+                "Pruned",
+                "Evicted",
+                "Library size",
+            ],
+            [
+                (
+                    c["step"],
+                    c["merged"],
+                    c.get("kept_apart", 0),
+                    c.get("contradicted", 0),
+                    c["rewritten"],
+                    c["pruned"],
+                    c["evicted"],
+                    c["library_size"],
+                )
                 for c in s.compressions
             ],
         )

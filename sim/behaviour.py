@@ -26,6 +26,7 @@ from ted.prompts.student import CITATION
 from ted.sim.config import SimConfig
 from ted.sim.reading import (
     compress_groups,
+    experience_records,
     injected_experiences,
     injected_payloads,
     injection_lines,
@@ -289,8 +290,14 @@ def compress(request: ChatRequest, world: World) -> list[Operation]:
     one experience, the canonical skill of a classic family, else the member closest to what they
     state, else the shortest line; when the group states more than one thing, one member of each part
     is kept apart with the reason.
+
+    A misconception in the same group as its topic's skill is a contradiction: when the usage record
+    of one of its members shows that it misled (a harmful vote, or more citations in wrong answers than
+    in right ones), every member stating it is deleted; otherwise it is left undecided, neither merged
+    into anything nor kept apart, until the records tell.
     """
     clusters, verbose = compress_groups(request)
+    records = experience_records(request.text("user"))
     operations: list[Operation] = []
     for cluster in clusters:
         if len(cluster) < 2:
@@ -299,6 +306,15 @@ def compress(request: ChatRequest, world: World) -> list[Operation]:
         parts: dict[tuple[str | None, str | None], list[tuple[str, str, float]]] = {}
         for (label, text), reading in zip(cluster, readings, strict=True):
             parts.setdefault((reading.family, reading.stance), []).append((label, text, reading.similarity))
+        for family, stance in list(parts):
+            if stance != "wrong" or (family, "skill") not in parts:
+                continue
+            wrong = parts.pop((family, stance))
+            if any(_misled(records.get(label, {})) for label, _, _ in wrong):
+                rule = parts[(family, "skill")][0][0]
+                reason = f"It contradicts {rule}, the rule for {family}, and misled the students."
+                reason += " (simulated teacher)"
+                operations.extend({"op": "delete", "label": label, "reason": reason} for label, _, _ in wrong)
         for (family, _), members in parts.items():
             if len(members) < 2:
                 continue
@@ -323,6 +339,15 @@ def compress(request: ChatRequest, world: World) -> list[Operation]:
         reason = "Shorter. (simulated teacher)"
         operations.append({"op": "update", "label": label, "text": _shorter(text), "reason": reason})
     return operations
+
+
+def _misled(record: dict[str, str]) -> bool:
+    """Whether a usage record shows harm: a harmful vote, or more wrong citations than right ones."""
+    count = {
+        name: int(v) if (v := record.get(name, "")).isdigit() else 0
+        for name in ("harmful", "cited_wrong", "cited_correct")
+    }
+    return count["harmful"] > 0 or count["cited_wrong"] > count["cited_correct"]
 
 
 def _stated(family: str | None, stance: str | None) -> str:

@@ -103,6 +103,16 @@ def experiences_in(text: str) -> list[Labelled]:
     return list(seen.items())
 
 
+def experience_records(text: str) -> dict[str, dict[str, str]]:
+    """The attributes of every labelled experience frame (its usage record in a merge group), by label."""
+    records: dict[str, dict[str, str]] = {}
+    for attributes, _ in framed(EXPERIENCE, text):
+        label = attributes.get("label")
+        if label:
+            records.setdefault(label, attributes)
+    return records
+
+
 def injected_experiences(request: ChatRequest) -> list[Labelled]:
     """The experiences the prompt offers, in its system and user messages."""
     return experiences_in(request.text(*SYSTEM_ROLES, "user"))

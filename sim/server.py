@@ -30,6 +30,8 @@ CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
 LOG_PATH = "/sim/log"
 DROPPED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+STOP_GRACE = 5.0
+"""Seconds `SimServer.stop` waits for requests still being answered to finish their log line."""
 
 
 class RequestRecord(BaseModel):
@@ -142,6 +144,9 @@ class SimServer:
         self.log_path = Path(log_path) if log_path is not None else None
         self.log: list[RequestRecord] = []
         self._lock = threading.Lock()
+        # Requests being handled; `stop` waits for them so that the log is complete when it returns.
+        self._busy = 0
+        self._idle = threading.Condition(self._lock)
         self._simulator = Simulator(world, self.config)
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
@@ -192,6 +197,10 @@ class SimServer:
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join()
+        # Handler threads are daemons (idle keep-alive connections must not block stopping); the ones
+        # still answering were released by `_stopping` and only have their log line left to write.
+        with self._idle:
+            self._idle.wait_for(lambda: self._busy == 0, timeout=STOP_GRACE)
         self._httpd = None
         self._thread = None
 
@@ -225,6 +234,8 @@ class SimServer:
                 self._record(RequestRecord(**record, status=status, end=time.time()))
 
         handler.before_write = log
+        with self._idle:
+            self._busy += 1
         try:
             # The body is read whatever the answer, or it would be taken for the next request on the
             # same keep-alive connection.
@@ -260,6 +271,9 @@ class SimServer:
             handler.before_write = None
             # Requests answered with a dropped connection are logged too.
             log(None)
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
 
     def _chat(self, handler: _Handler, raw: bytes, record: dict[str, Any]) -> None:
         outcome = self._simulator.complete(raw, record, self._stopping.wait)

@@ -3,16 +3,21 @@ the same thing and keeps the rest apart (journaled), and a dry run that shows ea
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from memory_fixtures import hash_embeddings_fixture, store_fixture  # noqa: F401
 
+from ted.cli.main import cli
 from ted.graph import Context, close_libraries, compress_library, open_library
 from ted.graph.compression import preview_merges
-from ted.memory import ExperienceStore, LibraryError, Status, plan_compression
+from ted.memory import ExperienceStore, LibraryError, Status, UsageStats, plan_compression
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks.synth import distinct_advice, paraphrase_groups
+from ted.tasks.synth.catalogue import SKILL_FAMILIES
 from ted.tasks.synth.paraphrases import paraphrase_items
 
 
@@ -83,3 +88,90 @@ async def test_the_paraphrase_set_merges_every_group_and_nothing_distinct(tmp_pa
     assert all(len(origins(e.id)) == 1 for e in active), "no merge mixes distinct advice"
     assert sorted(n for e in active for n in origins(e.id)) == list(range(len(groups) + len(distinct)))
     assert kept > 0
+
+
+@pytest.mark.server
+@pytest.mark.embeddings
+async def test_advice_that_contradicts_a_rule_goes_once_its_record_shows_it_misled(tmp_path: Path) -> None:
+    family = next(f for f in SKILL_FAMILIES.values() if f.wrong_advice)
+    items = paraphrase_items(tmp_path / "images")
+    with SimServer(World.from_items(items), config=SimConfig(seed=0)) as sim:
+        context = Context(
+            library=str(tmp_path / "library"),
+            embeddings="minilm",
+            teacher_model="sim-teacher",
+            teacher_base_url=sim.base_url,
+            merge_threshold=0.2,
+            prune_min_evidence=1_000_000,
+            library_cap=1_000_000,
+        )
+        try:
+            store = await open_library(context)
+            rule, wrong = await store.add_many([family.skill, family.wrong_advice[0]])
+            await store.record_usage({rule.id: UsageStats(retrieved=3, cited=2, cited_correct=2)})
+
+            # Nothing says yet which of the two is wrong: both stay, undecided, and come back next time.
+            first, _, errors = await compress_library(context, op_prefix="a/", step="a")
+            assert errors == [] and first.get("contradicted") == 0 and first.get("kept_apart") == 0
+            assert {e.id for e in await store.experiences()} == {rule.id, wrong.id}
+            assert await store.kept_apart() == []
+            plan = await plan_compression(store, merge_threshold=0.2)
+            assert [sorted(c) for c in plan.clusters] == [sorted([rule.id, wrong.id])]
+
+            # Once students answered wrong citing it, the compress model sees that in its record.
+            await store.record_usage({wrong.id: UsageStats(retrieved=2, cited=2, cited_wrong=2)})
+            second, _, errors = await compress_library(context, op_prefix="b/", step="b")
+            assert errors == [] and second.get("contradicted") == 1
+            assert [e.id for e in await store.experiences()] == [rule.id]
+            gone = await store.get(wrong.id)
+            assert gone.status is Status.DELETED
+            assert "contradicts" in ((await store.history(wrong.id))[-1].reason or "")
+        finally:
+            close_libraries()
+
+
+@pytest.mark.server
+@pytest.mark.embeddings
+def test_ted_experiences_compress_with_the_model_shows_then_applies_its_decisions(tmp_path: Path) -> None:
+    family = next(f for f in SKILL_FAMILIES.values() if f.wrong_advice)
+    other = next(f for f in SKILL_FAMILIES.values() if f.name != family.name and f.paraphrases)
+    library = tmp_path / "library"
+    items = paraphrase_items(tmp_path / "images")
+    env = {"TED_EMBEDDINGS": "minilm", "TED_MERGE_THRESHOLD": "0.2", "TED_PRUNE_MIN_EVIDENCE": "1000"}
+
+    async def fill() -> dict[str, str]:
+        try:
+            store = await open_library(Context(library=str(library), embeddings="minilm"))
+            rule, wrong, skill, reworded = await store.add_many(
+                [family.skill, family.wrong_advice[0], other.skill, other.paraphrases[0]]
+            )
+            await store.record_usage({wrong.id: UsageStats(retrieved=3, cited=3, cited_wrong=3)})
+            return {"rule": rule.id, "wrong": wrong.id, "skill": skill.id, "reworded": reworded.id}
+        finally:
+            close_libraries()
+
+    ids = asyncio.run(fill())
+    with SimServer(World.from_items(items), config=SimConfig(seed=0)) as sim:
+        args = ["experiences", "--library", str(library), "compress", "--with-model"]
+        args += ["--teacher", "sim-teacher", "--teacher-url", sim.base_url, "--merge-threshold", "0.2"]
+        shown = CliRunner().invoke(cli, [*args, "--dry-run"], env=env, catch_exceptions=False)
+        assert shown.exit_code == 0, shown.output
+        assert "nothing was changed" in shown.output and "delete E" in shown.output, shown.output
+        assert family.wrong_advice[0][:40] in shown.output
+
+        async def active() -> set[str]:
+            try:
+                store = await open_library(Context(library=str(library), embeddings="minilm"))
+                return {e.id for e in await store.experiences()}
+            finally:
+                close_libraries()
+
+        assert asyncio.run(active()) == set(ids.values()), "a dry run changes nothing"
+
+        applied = CliRunner().invoke(cli, [*args, "--json"], env=env, catch_exceptions=False)
+        assert applied.exit_code == 0, applied.output
+        report = json.loads(applied.output)["report"]
+        assert report["contradicted"] == 1 and report["merged"] >= 1, report
+    left = asyncio.run(active())
+    assert ids["wrong"] not in left and ids["rule"] in left
+    assert not {ids["skill"], ids["reworded"]} <= left, "the skill and its rewording became one"

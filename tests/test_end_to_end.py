@@ -121,9 +121,12 @@ async def test_retrieval_matters_on_the_skills_world(tmp_path: Path) -> None:
         assert versus.test.second_better > versus.test.first_better
     assert by_condition["similarity"].versus_library is not None
 
-    # Wrong advice the teacher planted does not survive: it is pruned or rewritten by the end.
+    # Wrong advice the teacher planted does not survive once the run has shown it to mislead: it is
+    # deleted (contradicted in compression, or pruned) or rewritten by the end. What is left is only
+    # advice that nothing pointed at (planted late, or never retrieved for its own puzzles).
     wrong = result.wrong_advice
     assert wrong is not None and wrong.planted > 0, wrong
-    assert wrong.deleted + wrong.superseded >= 1 and wrong.active <= wrong.planted // 2, wrong
+    assert wrong.active == wrong.unproven, wrong
+    assert wrong.deleted + wrong.superseded >= max(1, wrong.active), wrong
     # What found it: citations in wrong answers (and the teacher's votes), not in right ones.
     assert wrong.cited_wrong > wrong.cited_correct, wrong

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ted.graph import Context
 from ted.graph.edits import COMPRESS_OPERATIONS, REFLECT_OPERATIONS
 from ted.graph.prompting import compress_messages, experience_frames
+from ted.memory import UsageStats
 from ted.memory.operations import operation_examples
 from ted.prompts.framing import EXPERIENCE, framed
 
@@ -30,6 +31,18 @@ def test_each_role_is_shown_the_operations_it_may_use() -> None:
     assert '"op": "add"' not in str(json_system.content)
     [tools_system, _] = compress_messages(Context(), cluster=[("E1", "a"), ("E2", "b")], json_mode=False)
     shown = " ".join(str(tools_system.content).split())
-    assert "merge_experiences for experiences of a group that say the same thing, keep_apart for" in shown
+    assert (
+        "merge_experiences for experiences of a group that say the same thing, delete_experience for" in shown
+    )
+    assert "keep_apart for those that give different advice" in shown
     assert "update_experience to rewrite" in shown
     assert '"op": "keep_apart"' in str(json_system.content)
+    assert '"op": "delete"' in str(json_system.content)
+    [_, user] = compress_messages(
+        Context(),
+        cluster=[("E1", "a"), ("E2", "b")],
+        records={"E2": UsageStats(cited_wrong=3)},
+        json_mode=True,
+    )
+    assert '<experience label="E1">' in str(user.content)
+    assert 'label="E2" cited_correct="0" cited_wrong="3" helpful="0" harmful="0">' in str(user.content)
