@@ -57,12 +57,14 @@ async def test_tool_calls_apply_in_order_and_mistakes_come_back_as_errors(
     assert (await store.find_operation("run/q1/c1")) is not None
 
 
-async def test_compression_offers_only_merge_keep_apart_and_update(
+async def test_compression_offers_only_merge_delete_keep_apart_and_update(
     editor: LibraryEditor, store: ExperienceStore
 ) -> None:
     [refused] = await apply_tool_calls(editor, [tool_call(ADD_TOOL, "c1", text=UNITS)], COMPRESS_TOOLS)
     assert refused.failed
-    assert refused.text.endswith("the tools are merge_experiences, keep_apart, update_experience")
+    assert refused.text.endswith(
+        "the tools are merge_experiences, delete_experience, keep_apart, update_experience"
+    )
     planned = plan_operations([AddOp(text=UNITS)])
     [also_refused] = await apply_planned(editor, planned, COMPRESS_TOOLS)
     assert also_refused.text == refused.text, "both forms get one treatment"
