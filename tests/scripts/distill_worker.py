@@ -29,7 +29,7 @@ def main() -> None:
     )
 
     def report(namespace: tuple[str, ...], node: str, update: dict[str, object]) -> None:
-        if node == "after_batch":
+        if not namespace and update.get("progress"):
             print("batch done", flush=True)
 
     output = asyncio.run(run_graph(items, context, run_id=run_id, batch_size=4, on_event=report))

@@ -1,0 +1,186 @@
+"""Items in flight: runs of the per-item graph that go on while the dataset loop takes its steps.
+
+The dataset loop keeps up to ``window`` items running. Each runs the per-item graph as an asyncio task,
+as a graph of its own on its own checkpoint thread of the loop's checkpointer
+(``<loop thread>/<run id>/e<epoch>/<item id>``), so that no item waits for another: the loop records
+a finished item, or compresses, while the others go on.
+
+Resuming is per item. When the process dies, the loop's last checkpoint lists the items that were in
+flight; when the loop runs again they are started again, and each one continues from its own last
+checkpoint (a finished one returns its result without calling a model). Library operation ids come
+from the run, epoch, item and tool call, so a step that runs again changes the library once.
+
+An item's steps are passed on to the loop's stream as custom events (``{"item", "node", "update"}``),
+written by whichever loop node is running: LangGraph's stream writer belongs to the node that holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.constants import CONF, CONFIG_KEY_CHECKPOINTER
+from langgraph.graph.state import CompiledStateGraph
+
+from ted.graph.context import Context
+from ted.graph.item_graph import build_item_graph
+from ted.graph.state import ItemOutput
+
+T = TypeVar("T")
+Writer = Callable[[Any], None]
+
+# An item's steps: retrieval, N rollouts, up to reflect_max_steps rounds of reflection, record, compress.
+ITEM_RECURSION_LIMIT = 1_000
+
+
+def _output(values: dict[str, Any]) -> ItemOutput:
+    return ItemOutput(
+        results=list(values.get("results", [])),
+        usage=list(values.get("usage", [])),
+        errors=list(values.get("errors", [])),
+    )
+
+
+@dataclass
+class Flight:
+    """The items of one run that are in flight in this process."""
+
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    thread: str | None
+    """Prefix of the items' checkpoint threads; None when the loop has no checkpointer."""
+    context: Context
+    tasks: dict[int, asyncio.Task[ItemOutput]] = field(default_factory=dict)
+    finished: list[int] = field(default_factory=list)
+    """Positions of finished tasks, in the order they finished, until `collect` takes them."""
+    events: list[dict[str, Any]] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def start(self, position: int, key: str, payload: dict[str, Any]) -> None:
+        """Run (or resume) the unit at ``position`` of the schedule, unless it is in flight already."""
+        if position in self.tasks:
+            return
+        # A fresh context: the item graph must not take the loop node's config (checkpoint namespace,
+        # task id) as its parent's, it is a graph of its own.
+        task = asyncio.create_task(self._run(key, payload), context=contextvars.Context())
+        task.add_done_callback(lambda _: self._done(position))
+        self.tasks[position] = task
+
+    def _done(self, position: int) -> None:
+        self.finished.append(position)
+        self.wake.set()
+
+    async def _run(self, key: str, payload: dict[str, Any]) -> ItemOutput:
+        given: dict[str, Any] | None = payload
+        thread = {"thread_id": f"{self.thread}/{key}"} if self.thread is not None else {}
+        config = RunnableConfig(recursion_limit=ITEM_RECURSION_LIMIT, configurable=thread)
+        if self.thread is not None:
+            saved = await self.graph.aget_state(config)
+            if saved.values and not (saved.next or saved.tasks):
+                return _output(saved.values)  # finished before the process stopped
+            if saved.values:
+                given = None  # continue from its last checkpoint
+        values: dict[str, Any] = {}
+        # "sync": each step is saved before the next starts, so a kill never loses a finished step.
+        durability: Literal["sync"] | None = "sync" if self.thread is not None else None
+        async for mode, chunk in self.graph.astream(
+            given, config, context=self.context, stream_mode=["updates", "values"], durability=durability
+        ):
+            if not isinstance(chunk, dict):
+                continue
+            if mode == "values":
+                values = chunk
+            else:
+                for node, update in chunk.items():
+                    self.events.append({"item": key, "node": node, "update": update})
+                self.wake.set()
+        return _output(values)
+
+    def flush(self, writer: Writer) -> None:
+        """Write the items' pending events to the loop's stream."""
+        events, self.events = self.events, []
+        for event in events:
+            writer(event)
+
+    async def until(self, ready: Callable[[], bool], writer: Writer) -> None:
+        """Pass events on until ``ready()`` holds (checked each time a task reports)."""
+        while True:
+            self.flush(writer)
+            if ready():
+                return
+            self.wake.clear()
+            await self.wake.wait()
+
+    async def beside(self, work: Awaitable[T], writer: Writer) -> T:
+        """Await ``work`` while passing the items' events on (a compression beside the items)."""
+        task = asyncio.ensure_future(work)
+        task.add_done_callback(lambda _: self.wake.set())
+        try:
+            await self.until(task.done, writer)
+        except BaseException:
+            task.cancel()
+            raise
+        return task.result()
+
+    def collect(self) -> list[tuple[int, ItemOutput]]:
+        """The finished units and their outputs, in the order they finished.
+
+        Raises:
+            Exception: What a failed item raised (a fatal model error, a bug); the caller cancels
+                the rest with `cancel`.
+        """
+        done, self.finished = self.finished, []
+        outputs = []
+        for position in done:
+            task = self.tasks.pop(position)
+            outputs.append((position, task.result()))
+        return outputs
+
+    async def cancel(self) -> None:
+        """Stop every item in flight; each keeps its checkpoints for a later resume."""
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.tasks.clear()
+        self.finished.clear()
+
+
+# Tasks belong to the event loop that runs them, so flights are kept per loop.
+_flights: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Flight]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _keys(config: RunnableConfig, run_id: str) -> tuple[Any, str | None, str]:
+    """The loop's checkpointer, the items' thread prefix (None without one), and the flight's key."""
+    configurable = config.get(CONF, {})
+    checkpointer = configurable.get(CONFIG_KEY_CHECKPOINTER)
+    thread = configurable.get("thread_id")
+    if checkpointer is None or thread is None:
+        return None, None, f"{run_id}"
+    prefix = f"{thread}/{run_id}"
+    return checkpointer, prefix, f"{id(checkpointer)}/{prefix}"
+
+
+def flight_of(config: RunnableConfig, run_id: str, context: Context) -> Flight:
+    """The flight of run ``run_id`` of the loop running with ``config`` (made on first use)."""
+    checkpointer, prefix, key = _keys(config, run_id)
+    flights = _flights.setdefault(asyncio.get_running_loop(), {})
+    if key not in flights:
+        graph = build_item_graph().compile(checkpointer=checkpointer)
+        flights[key] = Flight(graph=graph, thread=prefix, context=context)
+    flight = flights[key]
+    flight.context = context
+    return flight
+
+
+async def land(config: RunnableConfig, run_id: str) -> None:
+    """Cancel what is left in flight for run ``run_id`` and forget it (the run ended or failed)."""
+    flight = _flights.get(asyncio.get_running_loop(), {}).pop(_keys(config, run_id)[2], None)
+    if flight is not None:
+        await flight.cancel()
