@@ -3,7 +3,7 @@
 Every role talks to an OpenAI-compatible endpoint through langchain-openai's ``ChatOpenAI``, so OpenAI,
 vLLM, Ollama, LM Studio and the built-in simulated endpoint all work the same way. Retries with
 exponential backoff on rate limits, server errors and timeouts are the OpenAI client's own
-(``max_retries``).
+(``max_retries``); it waits what a 429's ``Retry-After`` (or ``retry-after-ms``) asks, up to two minutes.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ class ModelSpec:
     max_tokens: int
     timeout: float
     max_retries: int
+    concurrency: int = 16
+    """Most requests in flight to this model's endpoint (`ted.graph.limits`)."""
 
 
 def model_spec(context: Context, role: Role, *, temperature: float | None = None) -> ModelSpec:
@@ -58,6 +60,7 @@ def _configured_spec(context: Context, role: Role) -> ModelSpec:
             context.student_max_tokens,
             context.timeout,
             context.max_retries,
+            context.student_concurrency,
         )
     teacher = ModelSpec(
         role,
@@ -68,6 +71,7 @@ def _configured_spec(context: Context, role: Role) -> ModelSpec:
         context.teacher_max_tokens,
         context.timeout,
         context.max_retries,
+        context.teacher_concurrency,
     )
     if role == "compress" and context.compress_model:
         return ModelSpec(
@@ -79,6 +83,7 @@ def _configured_spec(context: Context, role: Role) -> ModelSpec:
             context.teacher_max_tokens,
             context.timeout,
             context.max_retries,
+            context.teacher_concurrency,
         )
     return teacher
 
