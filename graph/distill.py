@@ -39,7 +39,7 @@ from langgraph.runtime import Runtime
 from ted.graph.admission import ItemRejected, admit_item
 from ted.graph.compression import compress_library
 from ted.graph.context import Context, ServedContext
-from ted.graph.flights import Flight, flight_of, land
+from ted.graph.flights import Feed, Flight, flight_of, land
 from ted.graph.library import open_library
 from ted.graph.schedule import SCHEDULES, Unit, batch_starts, points_due, units
 from ted.graph.state import BatchProgress, DistillInput, DistillOutput, DistillState, ItemResult
@@ -114,31 +114,52 @@ async def start(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any
     }
 
 
+def _unit(state: DistillState, position: int) -> tuple[str, dict[str, Any]]:
+    """The thread key and the per-item graph's input of the unit at ``position``."""
+    epoch, index = _units(state)[position]
+    item = state["items"][index]
+    key = f"e{epoch}/{item['id']}"
+    payload = {
+        "item": item,
+        "epoch": epoch,
+        "op_prefix": f"{state['run_id']}/{key}/",
+        "compress_in_item": False,
+    }
+    return key, payload
+
+
 def _start_units(flight: Flight, state: DistillState, position: int, stop: int) -> None:
     """Start (or resume) the units from ``position`` up to ``stop`` (exclusive)."""
-    schedule = _units(state)
     for n in range(position, stop):
-        epoch, index = schedule[n]
-        item = state["items"][index]
-        key = f"e{epoch}/{item['id']}"
-        payload = {
-            "item": item,
-            "epoch": epoch,
-            "op_prefix": f"{state['run_id']}/{key}/",
-            "compress_in_item": False,
-        }
-        flight.start(n, key, payload)
+        flight.start(n, *_unit(state, n))
 
 
-def _next_start(state: DistillState, started: int, running: int) -> int:
-    """Where starting stops for now: the window's free slots, or the next batch once one is over."""
+def _next_batch(state: DistillState, started: int, running: int) -> int:
+    """Where the ``batches`` schedule stops starting: the end of the next batch, once one is over."""
     total = len(_units(state))
-    if state.get("schedule", "stream") == "batches":
-        if running:
-            return started
-        starts = [*batch_starts(len(state["items"]), state.get("epochs", 1), _batch_size(state)), total]
-        return min(s for s in starts if s > started) if started < total else total
-    return min(total, started + _window(state) - running)
+    if running or started >= total:
+        return started
+    starts = [*batch_starts(len(state["items"]), state.get("epochs", 1), _batch_size(state)), total]
+    return min(s for s in starts if s > started)
+
+
+def _prime(flight: Flight, state: DistillState) -> None:
+    """Start the units the checkpoint lists in flight (a resume) and set up the stream's feed."""
+    if flight.primed:
+        return
+    flight.primed = True
+    for position in state.get("running", []):
+        _start_units(flight, state, position, position + 1)
+    if state.get("schedule", "stream") == "stream":
+        units = _units(state)
+        flight.feed = Feed(
+            unit=lambda position: _unit(state, position),
+            total=len(units),
+            window=_window(state),
+            every=_batch_size(state),
+            finished=state.get("finished", 0),
+            next=state.get("started", 0),
+        )
 
 
 async def _points(
@@ -185,15 +206,16 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
     config = get_config()
     run_id = state["run_id"]
     flight = flight_of(config, run_id, runtime.context)
-    running = list(state.get("running", []))
     started = state.get("started", 0)
     try:
-        for position in running:  # after a resume: the items that were in flight
-            _start_units(flight, state, position, position + 1)
-        stop = _next_start(state, started, len(running))
-        _start_units(flight, state, started, stop)
-        running += range(started, stop)
-        started = stop
+        _prime(flight, state)
+        if flight.feed is not None:
+            flight.feed.release(state.get("finished", 0))
+            flight.fill()
+        else:
+            stop = _next_batch(state, started, len(state.get("running", [])))
+            _start_units(flight, state, started, stop)
+            started = stop
         if not flight.tasks:
             raise RuntimeError(f"run {run_id} has no item in flight and {started} of its items started")
         await flight.until(lambda: bool(flight.finished), runtime.stream_writer)
@@ -201,20 +223,21 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
     except BaseException:
         await land(config, run_id)
         raise
-    done = {position for position, _ in outputs}
-    running = [p for p in running if p not in done]
     results = [r for _, output in outputs for r in output["results"]]
     finished = state.get("finished", 0) + len(outputs)
-    points, since, due = await _points(state, runtime.context, results, finished, len(running))
-    if not due:
+    # Units not recorded yet: in flight, or finished since `collect` (the next step records them).
+    points, since, due = await _points(state, runtime.context, results, finished, len(flight.tasks))
+    if not due and flight.feed is not None:
         # Start the next items now, so that they run while this step is checkpointed.
-        stop = _next_start(state, started, len(running))
+        flight.feed.release(finished)
+        flight.fill()
+    elif not due:
+        stop = _next_batch(state, started, len(flight.tasks))
         _start_units(flight, state, started, stop)
-        running += range(started, stop)
         started = stop
     return {
-        "started": started,
-        "running": running,
+        "started": flight.feed.next if flight.feed is not None else started,
+        "running": sorted(flight.tasks),
         "finished": finished,
         "results": results,
         "usage": [u for _, output in outputs for u in output["usage"]],

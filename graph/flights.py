@@ -47,6 +47,34 @@ def _output(values: dict[str, Any]) -> ItemOutput:
 
 
 @dataclass
+class Feed:
+    """Units a flight starts by itself as others finish (the ``stream`` schedule).
+
+    The loop records finished items in steps of its own; a new item starts the moment one finishes,
+    without waiting for the loop's next step. A finish that completes a point of the learning curve
+    (every ``every`` units) holds the feed until the loop has looked at that point: compression may
+    be due, and then no item starts until it has run.
+    """
+
+    unit: Callable[[int], tuple[str, dict[str, Any]]]
+    """The thread key and the input of the unit at a position of the schedule."""
+    total: int
+    window: int
+    every: int
+    finished: int
+    """Units finished, recorded by the loop or not."""
+    next: int
+    """Position of the next unit to start."""
+    held_at: int | None = None
+    """The finished count whose point holds the feed, until the loop has recorded that many."""
+
+    def release(self, recorded: int) -> None:
+        """The loop recorded ``recorded`` units and found no compression due: go on."""
+        if self.held_at is not None and recorded >= self.held_at:
+            self.held_at = None
+
+
+@dataclass
 class Flight:
     """The items of one run that are in flight in this process."""
 
@@ -59,6 +87,9 @@ class Flight:
     """Positions of finished tasks, in the order they finished, until `collect` takes them."""
     events: list[dict[str, Any]] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    feed: Feed | None = None
+    primed: bool = False
+    """Whether the units the loop's checkpoint lists in flight have been started in this process."""
 
     def start(self, position: int, key: str, payload: dict[str, Any]) -> None:
         """Run (or resume) the unit at ``position`` of the schedule, unless it is in flight already."""
@@ -73,6 +104,25 @@ class Flight:
     def _done(self, position: int) -> None:
         self.finished.append(position)
         self.wake.set()
+        feed = self.feed
+        if feed is not None:
+            feed.finished += 1
+            if feed.finished % feed.every == 0 or feed.finished >= feed.total:
+                feed.held_at = feed.finished if feed.held_at is None else feed.held_at
+            else:
+                self.fill()
+
+    def fill(self) -> None:
+        """Start units of the feed until the window is full (unless a point holds it)."""
+        feed = self.feed
+        if feed is None or feed.held_at is not None:
+            return
+        running = len(self.tasks) - len(self.finished)
+        while running < feed.window and feed.next < feed.total:
+            key, payload = feed.unit(feed.next)
+            self.start(feed.next, key, payload)
+            feed.next += 1
+            running += 1
 
     async def _run(self, key: str, payload: dict[str, Any]) -> ItemOutput:
         given: dict[str, Any] | None = payload
