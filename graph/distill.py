@@ -157,7 +157,7 @@ def _prime(flight: Flight, state: DistillState) -> None:
             total=len(units),
             window=_window(state),
             every=_batch_size(state),
-            finished=state.get("finished", 0),
+            freed=state.get("finished", 0),
             next=state.get("started", 0),
         )
 

@@ -61,8 +61,8 @@ class Feed:
     total: int
     window: int
     every: int
-    finished: int
-    """Units finished, recorded by the loop or not."""
+    freed: int
+    """Units that freed their slot (finished, or past their last model call), recorded or not."""
     next: int
     """Position of the next unit to start."""
     held_at: int | None = None
@@ -85,6 +85,8 @@ class Flight:
     tasks: dict[int, asyncio.Task[ItemOutput]] = field(default_factory=dict)
     finished: list[int] = field(default_factory=list)
     """Positions of finished tasks, in the order they finished, until `collect` takes them."""
+    freed: set[int] = field(default_factory=set)
+    """Positions of tasks that freed their slot, until `collect` takes them."""
     events: list[dict[str, Any]] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     feed: Feed | None = None
@@ -97,18 +99,24 @@ class Flight:
             return
         # A fresh context: the item graph must not take the loop node's config (checkpoint namespace,
         # task id) as its parent's, it is a graph of its own.
-        task = asyncio.create_task(self._run(key, payload), context=contextvars.Context())
+        task = asyncio.create_task(self._run(position, key, payload), context=contextvars.Context())
         task.add_done_callback(lambda _: self._done(position))
         self.tasks[position] = task
 
     def _done(self, position: int) -> None:
         self.finished.append(position)
         self.wake.set()
+        self._free(position)
+
+    def _free(self, position: int) -> None:
+        if position in self.freed or position not in self.tasks:
+            return
+        self.freed.add(position)
         feed = self.feed
         if feed is not None:
-            feed.finished += 1
-            if feed.finished % feed.every == 0 or feed.finished >= feed.total:
-                feed.held_at = feed.finished if feed.held_at is None else feed.held_at
+            feed.freed += 1
+            if feed.freed % feed.every == 0 or feed.freed >= feed.total:
+                feed.held_at = feed.freed if feed.held_at is None else feed.held_at
             else:
                 self.fill()
 
@@ -117,14 +125,14 @@ class Flight:
         feed = self.feed
         if feed is None or feed.held_at is not None:
             return
-        running = len(self.tasks) - len(self.finished)
+        running = len(self.tasks) - len(self.freed)
         while running < feed.window and feed.next < feed.total:
             key, payload = feed.unit(feed.next)
             self.start(feed.next, key, payload)
             feed.next += 1
             running += 1
 
-    async def _run(self, key: str, payload: dict[str, Any]) -> ItemOutput:
+    async def _run(self, position: int, key: str, payload: dict[str, Any]) -> ItemOutput:
         given: dict[str, Any] | None = payload
         thread = {"thread_id": f"{self.thread}/{key}"} if self.thread is not None else {}
         config = RunnableConfig(recursion_limit=ITEM_RECURSION_LIMIT, configurable=thread)
@@ -147,6 +155,8 @@ class Flight:
             else:
                 for node, update in chunk.items():
                     self.events.append({"item": key, "node": node, "update": update})
+                    if isinstance(update, dict) and "reflection" in update:
+                        self._free(position)  # no model call follows
                 self.wake.set()
         return _output(values)
 
@@ -187,17 +197,20 @@ class Flight:
         outputs = []
         for position in done:
             task = self.tasks.pop(position)
+            self.freed.discard(position)
             outputs.append((position, task.result()))
         return outputs
 
     async def cancel(self) -> None:
         """Stop every item in flight; each keeps its checkpoints for a later resume."""
+        self.feed = None  # a cancelled task must not start another
         tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.tasks.clear()
         self.finished.clear()
+        self.freed.clear()
 
 
 # Tasks belong to the event loop that runs them, so flights are kept per loop.

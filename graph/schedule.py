@@ -6,8 +6,9 @@ seeded by the run's ``seed``. Each visit is a *unit* (an epoch and an item), num
 Two schedules run the units:
 
 - ``stream`` (the default): up to ``window`` units in flight; a new unit starts as soon as one
-  finishes. A point of the learning curve is taken every ``batch_size`` finished units (and at the
-  end), in the order they finish.
+  frees its slot, when it finishes or, earlier, when its reflection is over (it calls no model after
+  that; recording its usage statistics goes on beside the new unit). A point of the learning curve is
+  taken every ``batch_size`` finished units (and at the end), in the order they finish.
 - ``batches``: the units in batches of ``batch_size`` (a batch never crosses an epoch), each batch
   started when the previous one has finished; a point is taken after each batch. This is the
   schedule of earlier versions, kept for comparison: every batch waits for its slowest item.
