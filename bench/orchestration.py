@@ -15,6 +15,9 @@ handler's time (which includes its own work).
   at least its longest call);
 - batched bound: per batch, the slowest item's path; plus each compression.
 
+Before each timed run, as `ted distill` does before its loop, the endpoints are checked (which makes
+the model clients) and the library is opened; the imports and the embedding model are loaded once.
+
 It also evaluates held-out items with the distilled library (``answer_items``) and compares the
 evaluation's wall time with its bound, answers x mean latency / concurrency; and it runs the stream
 distillation with zero latency, where all remaining time is orchestration (graph, retrieval,
@@ -43,8 +46,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ted.graph import Context, close_libraries
+from ted.graph import Context, close_libraries, open_library
 from ted.graph.compression import CONCURRENCY as COMPRESS_CONCURRENCY
+from ted.graph.preflight import preflight
 from ted.graph.schedule import Schedule, units
 from ted.memory import get_embeddings
 from ted.runs.answers import answer_items
@@ -113,6 +117,11 @@ async def _distil(
     evaluation: dict[str, Any] = {}
     with simulated_endpoint(work / "data", log_path, seed=args.seed, latency=latency) as base_url:
         context = _context(work, name, base_url, args)
+        # What `ted distill` does before the loop starts: check the endpoints (which also makes the model
+        # clients) and open the library. Their requests are left out of the bound's log.
+        context = (await preflight(context)).context
+        await open_library(context)
+        since = time.time()
         started = time.perf_counter()
         output = await run_graph(
             train,
@@ -136,7 +145,8 @@ async def _distil(
     close_libraries()
     return {
         "wall": wall,
-        "log": _read_log(log_path),
+        "since": since,
+        "log": [r for r in _read_log(log_path) if r.start >= since],
         "output": output,
         "windows": windows,
         "eval": evaluation,
@@ -216,6 +226,18 @@ def bound_of(run: dict[str, Any], items: list[Item], args: argparse.Namespace, s
     return stream_bound(paths, args.window, pauses)
 
 
+def compression_times(run: dict[str, Any], total: int) -> dict[str, float]:
+    """The compressions' wall time in the run (pausing item starts) against their calls' critical path."""
+    output = run["output"]
+    pauses = compressions(run["log"], run["windows"], output["progress"], output["compressions"], total)
+    walls = [end - start for start, end in run["windows"][: len(pauses)] if math.isfinite(end)]
+    return {
+        "count": len(pauses),
+        "wall_s": round(sum(walls), 3),
+        "bound_s": round(sum(p for _, p in pauses), 3),
+    }
+
+
 def per_stage(log: list[RequestRecord], count: int) -> dict[str, dict[str, float]]:
     """LLM calls and tokens per item, by stage (student, teacher, reflect, compress)."""
     stages: dict[str, dict[str, float]] = defaultdict(
@@ -239,6 +261,18 @@ def _figures(wall: float, bound: float) -> dict[str, float]:
         "wall_s": round(wall, 3),
         "lower_bound_s": round(bound, 3),
         "ratio": round(wall / bound, 3) if bound else math.nan,
+    }
+
+
+def _ends(run: dict[str, Any]) -> dict[str, float]:
+    """Seconds from the run's start to its first model call, and from its last model call to its end."""
+    calls = [r for r in run["log"] if r.path == CHAT and r.start < run["eval"].get("since", math.inf)]
+    if not calls:
+        return {}
+    first, last = min(r.start for r in calls), max(r.end for r in calls)
+    return {
+        "to_first_call_s": round(first - run["since"], 3),
+        "after_last_call_s": round(run["since"] + run["wall"] - last, 3),
     }
 
 
@@ -289,6 +323,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         **stream_figures,
         "batched": batched_figures,
         "speedup_over_batches": round(batched["wall"] / stream["wall"], 3),
+        "compressions": compression_times(stream, args.items),
+        "run_ends": _ends(stream),
         "llm_calls": len(distilling),
         "evaluation": _evaluation(stream, args.eval_concurrency) if test else None,
         "zero_latency_wall_s": round(free["wall"], 3),
