@@ -208,33 +208,34 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
     flight = flight_of(config, run_id, runtime.context)
     started = state.get("started", 0)
     try:
-        _prime(flight, state)
-        if flight.feed is not None:
-            flight.feed.release(state.get("finished", 0))
-            flight.fill()
-        else:
-            stop = _next_batch(state, started, len(state.get("running", [])))
-            _start_units(flight, state, started, stop)
-            started = stop
-        if not flight.tasks:
-            raise RuntimeError(f"run {run_id} has no item in flight and {started} of its items started")
-        await flight.until(lambda: bool(flight.finished), runtime.stream_writer)
-        outputs = flight.collect()
+        with flight.attach():
+            _prime(flight, state)
+            if flight.feed is not None:
+                flight.feed.release(state.get("finished", 0))
+                flight.fill()
+            else:
+                stop = _next_batch(state, started, len(state.get("running", [])))
+                _start_units(flight, state, started, stop)
+                started = stop
+            if not flight.tasks:
+                raise RuntimeError(f"run {run_id} has no item in flight and {started} of its items started")
+            await flight.until(lambda: bool(flight.finished), runtime.stream_writer)
+            outputs = flight.collect()
+            results = [r for _, output in outputs for r in output["results"]]
+            finished = state.get("finished", 0) + len(outputs)
+            # Units not recorded yet: in flight, or finished since `collect` (the next step records them).
+            points, since, due = await _points(state, runtime.context, results, finished, len(flight.tasks))
+            if not due and flight.feed is not None:
+                # Start the next items now, so that they run while this step is checkpointed.
+                flight.feed.release(finished)
+                flight.fill()
+            elif not due:
+                stop = _next_batch(state, started, len(flight.tasks))
+                _start_units(flight, state, started, stop)
+                started = stop
     except BaseException:
         await land(config, run_id)
         raise
-    results = [r for _, output in outputs for r in output["results"]]
-    finished = state.get("finished", 0) + len(outputs)
-    # Units not recorded yet: in flight, or finished since `collect` (the next step records them).
-    points, since, due = await _points(state, runtime.context, results, finished, len(flight.tasks))
-    if not due and flight.feed is not None:
-        # Start the next items now, so that they run while this step is checkpointed.
-        flight.feed.release(finished)
-        flight.fill()
-    elif not due:
-        stop = _next_batch(state, started, len(flight.tasks))
-        _start_units(flight, state, started, stop)
-        started = stop
     return {
         "started": flight.feed.next if flight.feed is not None else started,
         "running": sorted(flight.tasks),
@@ -277,7 +278,8 @@ async def compress_between_items(state: DistillState, runtime: Runtime[Context])
     config = get_config()
     flight = flight_of(config, state["run_id"], runtime.context)
     try:
-        return await flight.beside(_compression(state, runtime.context), runtime.stream_writer)
+        with flight.attach():
+            return await flight.beside(_compression(state, runtime.context), runtime.stream_writer)
     except BaseException:
         await land(config, state["run_id"])
         raise

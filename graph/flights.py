@@ -12,6 +12,11 @@ from the run, epoch, item and tool call, so a step that runs again changes the l
 
 An item's steps are passed on to the loop's stream as custom events (``{"item", "node", "update"}``),
 written by whichever loop node is running: LangGraph's stream writer belongs to the node that holds it.
+
+Items start only while a node of the loop is running (attached). A run that ends or fails lands its
+flight (`land`, `land_run`); a flight that no node of its run has attached for ``ABANDONED_AFTER_S``
+(the run was cancelled between two steps, or its consumer went away) is landed too. Landing cancels
+the items in flight; each keeps its checkpoints, and a later run of the loop resumes them.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -36,6 +42,8 @@ Writer = Callable[[Any], None]
 
 # An item's steps: retrieval, N rollouts, up to reflect_max_steps rounds of reflection, record, compress.
 ITEM_RECURSION_LIMIT = 1_000
+# Between two steps of the loop a flight is detached for as long as a checkpoint write takes.
+ABANDONED_AFTER_S = 30.0
 
 
 def _output(values: dict[str, Any]) -> ItemOutput:
@@ -92,6 +100,30 @@ class Flight:
     feed: Feed | None = None
     primed: bool = False
     """Whether the units the loop's checkpoint lists in flight have been started in this process."""
+    key: str = ""
+    attached: int = 0
+    """Nodes of the loop running now; items start only while one is."""
+    watch: asyncio.TimerHandle | None = None
+
+    @contextmanager
+    def attach(self) -> Iterator[Flight]:
+        """Attach a node of the loop for as long as it runs."""
+        self.attached += 1
+        if self.watch is not None:
+            self.watch.cancel()
+            self.watch = None
+        try:
+            yield self
+        finally:
+            self.attached -= 1
+            if self.attached == 0:
+                loop = asyncio.get_running_loop()
+                self.watch = loop.call_later(ABANDONED_AFTER_S, self._abandoned, loop)
+
+    def _abandoned(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.attached == 0 and _flights.get(loop, {}).get(self.key) is self:
+            del _flights[loop][self.key]
+            loop.create_task(self.cancel())
 
     def start(self, position: int, key: str, payload: dict[str, Any]) -> None:
         """Run (or resume) the unit at ``position`` of the schedule, unless it is in flight already."""
@@ -123,7 +155,7 @@ class Flight:
     def fill(self) -> None:
         """Start units of the feed until the window is full (unless a point holds it)."""
         feed = self.feed
-        if feed is None or feed.held_at is not None:
+        if feed is None or feed.held_at is not None or not self.attached:
             return
         running = len(self.tasks) - len(self.freed)
         while running < feed.window and feed.next < feed.total:
@@ -204,6 +236,9 @@ class Flight:
     async def cancel(self) -> None:
         """Stop every item in flight; each keeps its checkpoints for a later resume."""
         self.feed = None  # a cancelled task must not start another
+        if self.watch is not None:
+            self.watch.cancel()
+            self.watch = None
         tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()
@@ -219,24 +254,27 @@ _flights: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Flight]
 )
 
 
-def _keys(config: RunnableConfig, run_id: str) -> tuple[Any, str | None, str]:
-    """The loop's checkpointer, the items' thread prefix (None without one), and the flight's key."""
-    configurable = config.get(CONF, {})
-    checkpointer = configurable.get(CONFIG_KEY_CHECKPOINTER)
-    thread = configurable.get("thread_id")
+def _keys(checkpointer: Any, thread: str | None, run_id: str) -> tuple[str | None, str]:
+    """The items' thread prefix (None without a checkpointer), and the flight's key."""
     if checkpointer is None or thread is None:
-        return None, None, f"{run_id}"
+        return None, run_id
     prefix = f"{thread}/{run_id}"
-    return checkpointer, prefix, f"{id(checkpointer)}/{prefix}"
+    return prefix, f"{id(checkpointer)}/{prefix}"
+
+
+def _of_config(config: RunnableConfig) -> tuple[Any, str | None]:
+    configurable = config.get(CONF, {})
+    return configurable.get(CONFIG_KEY_CHECKPOINTER), configurable.get("thread_id")
 
 
 def flight_of(config: RunnableConfig, run_id: str, context: Context) -> Flight:
     """The flight of run ``run_id`` of the loop running with ``config`` (made on first use)."""
-    checkpointer, prefix, key = _keys(config, run_id)
+    checkpointer, thread = _of_config(config)
+    prefix, key = _keys(checkpointer, thread, run_id)
     flights = _flights.setdefault(asyncio.get_running_loop(), {})
     if key not in flights:
-        graph = build_item_graph().compile(checkpointer=checkpointer)
-        flights[key] = Flight(graph=graph, thread=prefix, context=context)
+        graph = build_item_graph().compile(checkpointer=checkpointer if prefix else None)
+        flights[key] = Flight(graph=graph, thread=prefix, context=context, key=key)
     flight = flights[key]
     flight.context = context
     return flight
@@ -244,6 +282,11 @@ def flight_of(config: RunnableConfig, run_id: str, context: Context) -> Flight:
 
 async def land(config: RunnableConfig, run_id: str) -> None:
     """Cancel what is left in flight for run ``run_id`` and forget it (the run ended or failed)."""
-    flight = _flights.get(asyncio.get_running_loop(), {}).pop(_keys(config, run_id)[2], None)
+    await land_run(*_of_config(config), run_id)
+
+
+async def land_run(checkpointer: Any, thread: str | None, run_id: str) -> None:
+    """`land` for the caller of the loop: its checkpointer, thread id and run id."""
+    flight = _flights.get(asyncio.get_running_loop(), {}).pop(_keys(checkpointer, thread, run_id)[1], None)
     if flight is not None:
         await flight.cancel()

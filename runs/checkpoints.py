@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.runnables import RunnableConfig
 
 from ted.graph import Context, compile_distill_graph, open_library
+from ted.graph.flights import land_run
 from ted.graph.schedule import Schedule
 from ted.graph.state import DistillOutput
 from ted.runs.errors import RunRecordError
@@ -129,11 +130,16 @@ async def run_graph(
             }
             if window is not None:
                 payload["window"] = window
-        async for mode, update in graph.astream(
-            payload, config, context=context, stream_mode=["updates", "custom"], durability="sync"
-        ):
-            if on_event is not None and isinstance(update, dict):
-                _pass_on(on_event, mode, update)
+        try:
+            async for mode, update in graph.astream(
+                payload, config, context=context, stream_mode=["updates", "custom"], durability="sync"
+            ):
+                if on_event is not None and isinstance(update, dict):
+                    _pass_on(on_event, mode, update)
+        finally:
+            # Interrupted between two steps, the loop leaves items in flight: stop them before the
+            # checkpoints close (each resumes from its own checkpoint).
+            await asyncio.shield(land_run(saver, run_id, run_id))
         final = await graph.aget_state(config)
     return as_output(run_id, final.values)
 
