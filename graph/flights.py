@@ -13,7 +13,8 @@ from the run, epoch, item and tool call, so a step that runs again changes the l
 An item's steps are passed on to the loop's stream as custom events (``{"item", "node", "update"}``),
 written by whichever loop node is running: LangGraph's stream writer belongs to the node that holds it.
 
-Items start only while a node of the loop is running (attached). A run that ends or fails lands its
+Items start while a node of the loop is running (attached), or in the moment between two of its steps
+(``STARTS_DETACHED_S``, the time a checkpoint write takes), never later. A run that ends or fails lands its
 flight (`land`, `land_run`); a flight that no node of its run has attached for ``ABANDONED_AFTER_S``
 (the run was cancelled between two steps, or its consumer went away) is landed too. Landing cancels
 the items in flight; each keeps its checkpoints, and a later run of the loop resumes them.
@@ -42,7 +43,9 @@ Writer = Callable[[Any], None]
 
 # An item's steps: retrieval, N rollouts, up to reflect_max_steps rounds of reflection, record, compress.
 ITEM_RECURSION_LIMIT = 1_000
-# Between two steps of the loop a flight is detached for as long as a checkpoint write takes.
+# Between two steps of the loop a flight is detached for as long as a checkpoint write takes; items
+# still start then, and no longer after that.
+STARTS_DETACHED_S = 1.0
 ABANDONED_AFTER_S = 30.0
 
 
@@ -104,6 +107,7 @@ class Flight:
     attached: int = 0
     """Nodes of the loop running now; items start only while one is."""
     watch: asyncio.TimerHandle | None = None
+    detached_at: float = 0.0
 
     @contextmanager
     def attach(self) -> Iterator[Flight]:
@@ -118,6 +122,7 @@ class Flight:
             self.attached -= 1
             if self.attached == 0:
                 loop = asyncio.get_running_loop()
+                self.detached_at = loop.time()
                 self.watch = loop.call_later(ABANDONED_AFTER_S, self._abandoned, loop)
 
     def _abandoned(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -155,8 +160,10 @@ class Flight:
     def fill(self) -> None:
         """Start units of the feed until the window is full (unless a point holds it)."""
         feed = self.feed
-        if feed is None or feed.held_at is not None or not self.attached:
+        if feed is None or feed.held_at is not None:
             return
+        if not self.attached and asyncio.get_running_loop().time() - self.detached_at > STARTS_DETACHED_S:
+            return  # no step of the loop for a while: nobody would record what starts now
         running = len(self.tasks) - len(self.freed)
         while running < feed.window and feed.next < feed.total:
             key, payload = feed.unit(feed.next)

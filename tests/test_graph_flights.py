@@ -1,4 +1,4 @@
-"""Items in flight: they start only while a node of the loop runs, and an abandoned flight is landed."""
+"""Items in flight: they start while a node of the loop runs, and an abandoned flight is landed."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def _flight(run_id: str, seconds: list[float]) -> flights.Flight:
     return flight
 
 
-async def test_the_feed_starts_the_next_item_only_while_attached() -> None:
+async def test_the_feed_starts_the_next_item_only_while_attached(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flights, "STARTS_DETACHED_S", 0.0)
     flight = _flight("attached", [0.01, 0.01, 0.01])
     with flight.attach():
         flight.fill()
