@@ -1,26 +1,43 @@
 """How close the distillation loop gets to the time its model calls alone require.
 
-Against the simulated endpoint with a fixed latency per call, it distils synthetic items and compares
-the wall time with the lower bound implied by the call schedule, read from the endpoint's request log.
-The endpoint runs in a process of its own (`ted sim serve`), as a real model server would, so its work
-does not compete with the pipeline's for the interpreter.
+Against the simulated endpoint, it distils synthetic items twice, with the barrier-free schedule (a
+window of items in flight) and with the batched schedule of earlier versions (each batch waits for its
+slowest item), and compares each wall time with the lower bound of its call schedule. The endpoint
+runs in a process of its own (`ted sim serve`), as a real model server would, and logs the latency it
+was asked to simulate for every call: the bounds are computed from those latencies, not from its
+handler's time (which includes its own work).
 
-- per item, the critical path is its slowest solve call (the student rollouts and the teacher run in
+- an item's critical path is its slowest solve call (the student rollouts and the teacher run in
   parallel) plus its reflection calls, which are sequential;
-- per batch, the bound is the slowest item's path (the items of a batch run concurrently);
-- per compression, the bound is its calls' total time spread over the calls it may run at once.
+- stream bound: the items' paths placed greedily on ``window`` slots in the order the run starts
+  them; when a compression runs, no item starts until it has finished (as in the run), and it
+  lasts its calls' critical path (its calls' total time spread over the calls it may run at once,
+  at least its longest call);
+- batched bound: per batch, the slowest item's path; plus each compression.
 
-It also runs the same distillation with zero latency, where all remaining time is orchestration
-(graph, retrieval, embeddings, library writes, checkpoints), and reports it per item, with LLM calls and
-tokens per item and stage. The models are simulated: this measures the pipeline, not model quality.
+Before each timed run, as `ted distill` does before its loop, the endpoints are checked (which makes
+the model clients) and the library is opened; the imports and the embedding model are loaded once.
 
-Run: python bench/orchestration.py [--items 32] [--rollouts 4] [--batch 8] [--latency 1.0] [--json]
+It also evaluates held-out items with the distilled library (``answer_items``) and compares the
+evaluation's wall time with its bound, answers x mean latency / concurrency (and with its calls placed
+greedily on the concurrency's slots, which long-tailed latencies need); and it runs the stream
+distillation with zero latency, where all remaining time is orchestration (graph, retrieval,
+embeddings, library writes, checkpoints), reported per item. The models are simulated: this measures
+the pipeline, not model quality.
+
+Each run draws its own latencies (the simulator's draws follow the requests, which differ with the
+timing), so the walls of the two schedules face different calls; ``bounds_on_the_same_calls`` compares
+the two schedules' bounds on the stream run's calls.
+
+Run: python bench/orchestration.py [--items 32] [--rollouts 4] [--batch 8] [--window 8]
+     [--latency 1.0 | lognormal:1.0,0.8 | uniform:0.5,1.5] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import json
 import math
 import signal
@@ -34,21 +51,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ted.graph import Context, close_libraries
+from ted.graph import Context, close_libraries, open_library
 from ted.graph.compression import CONCURRENCY as COMPRESS_CONCURRENCY
+from ted.graph.preflight import preflight
+from ted.graph.schedule import Schedule, units
 from ted.memory import get_embeddings
+from ted.runs.answers import answer_items
 from ted.runs.checkpoints import run_graph
-from ted.sim import RequestRecord
+from ted.sim import RequestRecord, parse_latency
 from ted.tasks import Item
 from ted.tasks.synth import generate
 
+CHAT = "/v1/chat/completions"
+
 
 @contextmanager
-def simulated_endpoint(data: Path, log: Path, *, seed: int, latency: float) -> Iterator[str]:
+def simulated_endpoint(data: Path, log: Path, *, seed: int, latency: str) -> Iterator[str]:
     """Run `ted sim serve` on the dataset in a child process; yield its base URL."""
     ted = Path(sys.executable).with_name("ted")
     command = [str(ted), "sim", "serve", "--dataset", str(data), "--seed", str(seed)]
-    command += ["--latency", str(latency), "--log", str(log), "--json"]
+    command += ["--latency", latency, "--log", str(log), "--json"]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
@@ -58,58 +80,173 @@ def simulated_endpoint(data: Path, log: Path, *, seed: int, latency: float) -> I
         server.wait(timeout=30)
 
 
-async def _run(items: list[Item], work: Path, args: argparse.Namespace, latency: float) -> dict[str, Any]:
-    log_path = work / f"requests-{latency}.jsonl"
+def _context(work: Path, name: str, base_url: str, args: argparse.Namespace) -> Context:
+    return Context(
+        library=str(work / f"library-{name}"),
+        embeddings=args.embeddings,
+        student_model="sim-student",
+        teacher_model="sim-teacher",
+        student_base_url=base_url,
+        teacher_base_url=base_url,
+        rollouts=args.rollouts,
+        compress_every=args.compress_every,
+    )
+
+
+def _read_log(path: Path) -> list[RequestRecord]:
+    return [RequestRecord.model_validate_json(line) for line in path.read_text().splitlines() if line]
+
+
+async def _distil(
+    train: list[Item],
+    test: list[Item],
+    work: Path,
+    args: argparse.Namespace,
+    latency: str,
+    schedule: Schedule,
+) -> dict[str, Any]:
+    """One distillation (and, with ``test``, an evaluation after it) against a fresh endpoint."""
+    name = f"{schedule}-{latency}"
+    log_path = work / f"requests-{name}.jsonl"
+    windows: list[list[float]] = []  # [start, end] of each compression, from the loop's steps
+
+    def on_event(namespace: tuple[str, ...], node: str, update: dict[str, Any]) -> None:
+        if namespace:
+            return
+        now = time.time()
+        if node == "distill_items" and (update.get("compress_due") or update.get("finished") == len(train)):
+            windows.append([now, math.inf])
+        elif update.get("compressions") and windows:
+            windows[-1][1] = now
+
+    evaluation: dict[str, Any] = {}
     with simulated_endpoint(work / "data", log_path, seed=args.seed, latency=latency) as base_url:
-        context = Context(
-            library=str(work / f"library-{latency}"),
-            embeddings=args.embeddings,
-            student_model="sim-student",
-            teacher_model="sim-teacher",
-            student_base_url=base_url,
-            teacher_base_url=base_url,
-            rollouts=args.rollouts,
-            compress_every=args.compress_every,
-        )
+        context = _context(work, name, base_url, args)
+        # What `ted distill` does before the loop starts: check the endpoints (which also makes the model
+        # clients) and open the library. Their requests are left out of the bound's log.
+        context = (await preflight(context)).context
+        await open_library(context)
+        since = time.time()
         started = time.perf_counter()
-        output = await run_graph(items, context, run_id=f"bench-{latency}", batch_size=args.batch)
+        output = await run_graph(
+            train,
+            context,
+            run_id=f"bench-{schedule}",
+            batch_size=args.batch,
+            window=args.window,
+            schedule=schedule,
+            on_event=on_event,
+        )
         wall = time.perf_counter() - started
+        if test:
+            split = time.time()
+            started = time.perf_counter()
+            answers = await answer_items(test, context, concurrency=args.eval_concurrency)
+            evaluation = {
+                "wall": time.perf_counter() - started,
+                "since": split,
+                "answers": len(answers["answers"]),
+            }
     close_libraries()
-    log = [RequestRecord.model_validate_json(line) for line in log_path.read_text().splitlines() if line]
-    return {"wall": wall, "log": log, "output": output}
+    return {
+        "wall": wall,
+        "since": since,
+        "log": [r for r in _read_log(log_path) if r.start >= since],
+        "output": output,
+        "windows": windows,
+        "eval": evaluation,
+    }
 
 
-def lower_bound(log: list[RequestRecord], items: list[Item], batch: int) -> float:
-    """The critical path of the call schedule; see the module docstring."""
-    batch_of = {item.id: n // batch for n, item in enumerate(items)}
+def item_paths(log: list[RequestRecord]) -> dict[str, float]:
+    """Each item's critical path: its slowest solve call, then its reflection calls, one after another."""
     solve: dict[str, float] = defaultdict(float)
     reflect: dict[str, float] = defaultdict(float)
-    compress: list[RequestRecord] = []
     for record in log:
-        if record.path != "/v1/chat/completions":
+        if record.path != CHAT or record.item_id is None or record.kind == "compress":
             continue
-        if record.kind == "compress":
-            compress.append(record)
-        elif record.item_id is not None and record.kind == "solve":
-            solve[record.item_id] = max(solve[record.item_id], record.duration)
-        elif record.item_id is not None:
-            reflect[record.item_id] += record.duration
-    per_batch: dict[int, float] = defaultdict(float)
-    for item_id, number in batch_of.items():
-        per_batch[number] = max(per_batch[number], solve[item_id] + reflect[item_id])
-    bound = sum(per_batch.values())
-    # Compressions: calls that started within a second of each other belong to one compression.
-    compress.sort(key=lambda r: r.start)
-    groups: list[list[RequestRecord]] = []
-    for record in compress:
-        if groups and record.start - groups[-1][-1].end < 1.0:
-            groups[-1].append(record)
+        seconds = record.latency or 0.0
+        if record.kind == "solve":
+            solve[record.item_id] = max(solve[record.item_id], seconds)
         else:
-            groups.append([record])
-    for group in groups:
-        longest = max(r.duration for r in group)
-        bound += max(longest, sum(r.duration for r in group) / min(COMPRESS_CONCURRENCY, len(group)))
-    return bound
+            reflect[record.item_id] += seconds
+    return {item: solve[item] + reflect[item] for item in set(solve) | set(reflect)}
+
+
+def compressions(
+    log: list[RequestRecord],
+    windows: list[list[float]],
+    progress: list[dict[str, Any]],
+    reports: list[dict[str, Any]],
+    total: int,
+) -> list[tuple[int, float]]:
+    """Each compression as (items finished when it started, the critical path of its calls)."""
+    calls = [r for r in log if r.path == CHAT and r.kind == "compress"]
+    found = []
+    for n, report in enumerate(reports):
+        start, end = windows[n] if n < len(windows) else (math.inf, math.inf)
+        mine = [r.latency or 0.0 for r in calls if start - 0.05 <= r.start <= end]
+        path = max([max(mine), sum(mine) / min(COMPRESS_CONCURRENCY, len(mine))]) if mine else 0.0
+        step = report["step"]
+        found.append((progress[step - 1]["items_done"] if 0 < step <= len(progress) else total, path))
+    return found
+
+
+def stream_bound(paths: list[float], window: int, pauses: list[tuple[int, float]]) -> float:
+    """The makespan of the paths placed greedily on ``window`` slots, in order, with the pauses."""
+    pause_after = dict(pauses)
+    running: list[float] = []
+    clock, finished, position, blocked = 0.0, 0, 0, 0.0
+    while finished < len(paths):
+        while position < len(paths) and len(running) < window and clock >= blocked:
+            heapq.heappush(running, clock + paths[position])
+            position += 1
+        if not running or (clock < blocked < running[0]):
+            clock = blocked
+            continue
+        clock = heapq.heappop(running)
+        finished += 1
+        if finished in pause_after and finished < len(paths):
+            blocked = clock + pause_after[finished]
+    return clock + pause_after.get(len(paths), 0.0)
+
+
+def batched_bound(paths: list[float], batch: int, count: int, pauses: list[tuple[int, float]]) -> float:
+    """Per batch (never across epochs), its slowest path; plus every compression."""
+    total = 0.0
+    for start in range(0, len(paths), count):
+        epoch = paths[start : start + count]
+        total += sum(max(epoch[n : n + batch]) for n in range(0, len(epoch), batch))
+    return total + sum(seconds for _, seconds in pauses)
+
+
+def _paths_and_pauses(
+    run: dict[str, Any], items: list[Item], seed: int
+) -> tuple[list[float], list[tuple[int, float]]]:
+    log, output = run["log"], run["output"]
+    path_of = item_paths(log)
+    paths = [path_of.get(items[unit.item].id, 0.0) for unit in units(len(items), 1, seed)]
+    return paths, compressions(log, run["windows"], output["progress"], output["compressions"], len(paths))
+
+
+def bound_of(run: dict[str, Any], items: list[Item], args: argparse.Namespace, schedule: Schedule) -> float:
+    """The bound of ``run`` under ``schedule``, from the latencies of ``run``'s own calls."""
+    paths, pauses = _paths_and_pauses(run, items, args.seed)
+    if schedule == "batches":
+        return batched_bound(paths, args.batch, len(items), pauses)
+    return stream_bound(paths, args.window, pauses)
+
+
+def compression_times(run: dict[str, Any], total: int) -> dict[str, float]:
+    """The compressions' wall time in the run (pausing item starts) against their calls' critical path."""
+    output = run["output"]
+    pauses = compressions(run["log"], run["windows"], output["progress"], output["compressions"], total)
+    walls = [end - start for start, end in run["windows"][: len(pauses)] if math.isfinite(end)]
+    return {
+        "count": len(pauses),
+        "wall_s": round(sum(walls), 3),
+        "bound_s": round(sum(p for _, p in pauses), 3),
+    }
 
 
 def per_stage(log: list[RequestRecord], count: int) -> dict[str, dict[str, float]]:
@@ -118,7 +255,7 @@ def per_stage(log: list[RequestRecord], count: int) -> dict[str, dict[str, float
         lambda: {"calls": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0}
     )
     for record in log:
-        if record.path != "/v1/chat/completions":
+        if record.path != CHAT:
             continue
         stage = record.role if record.kind == "solve" else record.kind
         entry = stages[str(stage)]
@@ -130,7 +267,49 @@ def per_stage(log: list[RequestRecord], count: int) -> dict[str, dict[str, float
     }
 
 
+def _figures(wall: float, bound: float) -> dict[str, float]:
+    return {
+        "wall_s": round(wall, 3),
+        "lower_bound_s": round(bound, 3),
+        "ratio": round(wall / bound, 3) if bound else math.nan,
+    }
+
+
+def _ends(run: dict[str, Any]) -> dict[str, float]:
+    """Seconds from the run's start to its first model call, and from its last model call to its end."""
+    calls = [r for r in run["log"] if r.path == CHAT and r.start < run["eval"].get("since", math.inf)]
+    if not calls:
+        return {}
+    first, last = min(r.start for r in calls), max(r.end for r in calls)
+    return {
+        "to_first_call_s": round(first - run["since"], 3),
+        "after_last_call_s": round(run["since"] + run["wall"] - last, 3),
+    }
+
+
+def _evaluation(run: dict[str, Any], concurrency: int) -> dict[str, Any]:
+    evaluation = run["eval"]
+    calls = [r for r in run["log"] if r.path == CHAT and r.start >= evaluation["since"]]
+    mean = sum(r.latency or 0.0 for r in calls) / len(calls) if calls else 0.0
+    answers = evaluation["answers"]
+    bound = answers * mean / concurrency
+    # The calls placed greedily on the slots in the order they arrived: long-tailed latencies leave
+    # the last answers waiting for their slowest calls whatever the concurrency.
+    placed = stream_bound([r.latency or 0.0 for r in sorted(calls, key=lambda r: r.start)], concurrency, [])
+    return {
+        "answers": answers,
+        "concurrency": concurrency,
+        "mean_latency_s": round(mean, 3),
+        **_figures(evaluation["wall"], bound),
+        "answers_per_s": round(answers / evaluation["wall"], 2),
+        "bound_answers_per_s": round(concurrency / mean, 2) if mean else math.nan,
+        "placed_bound_s": round(placed, 3),
+        "ratio_to_placed_bound": round(evaluation["wall"] / placed, 3) if placed else math.nan,
+    }
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    parse_latency(args.latency)  # a bad value fails here, with the simulator's message
     # Imports and the embedding model are one-time costs of the process, not of the loop: pay them first.
     started = time.perf_counter()
     import chromadb  # noqa: F401
@@ -140,41 +319,69 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     warm_up = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        items = generate(work / "data", n=args.items, seed=args.seed)
-        timed = await _run(items, work, args, args.latency)
-        free = await _run(items, work, args, 0.0)
-    bound = lower_bound(timed["log"], items, args.batch)
-    calls = sum(1 for r in timed["log"] if r.path == "/v1/chat/completions")
+        items = generate(work / "data", n=args.items + args.eval_items, seed=args.seed)
+        train, test = items[: args.items], items[args.items :]
+        stream = await _distil(train, test, work, args, args.latency, "stream")
+        batched = await _distil(train, [], work, args, args.latency, "batches")
+        free = await _distil(train, [], work, args, "0", "stream")
+    stream_figures = _figures(stream["wall"], bound_of(stream, train, args, "stream"))
+    batched_figures = _figures(batched["wall"], bound_of(batched, train, args, "batches"))
+    distilling = [
+        r for r in stream["log"] if r.path == CHAT and r.start < stream["eval"].get("since", math.inf)
+    ]
     return {
         "items": args.items,
         "rollouts": args.rollouts,
         "batch": args.batch,
-        "latency_s": args.latency,
+        "window": args.window,
+        "latency": args.latency,
         "embeddings": args.embeddings,
-        "wall_s": round(timed["wall"], 3),
-        "lower_bound_s": round(bound, 3),
-        "ratio": round(timed["wall"] / bound, 3) if bound else math.nan,
-        "llm_calls": calls,
+        **stream_figures,
+        "batched": batched_figures,
+        "speedup_over_batches": round(batched["wall"] / stream["wall"], 3),
+        # Each run draws its own latencies (they follow the requests, which differ with the timing);
+        # on the same calls, the schedules' bounds compare the schedules alone.
+        "bounds_on_the_same_calls": {
+            "stream_s": stream_figures["lower_bound_s"],
+            "batches_s": round(bound_of(stream, train, args, "batches"), 3),
+        },
+        "compressions": compression_times(stream, args.items),
+        "run_ends": _ends(stream),
+        "llm_calls": len(distilling),
+        "evaluation": _evaluation(stream, args.eval_concurrency) if test else None,
         "zero_latency_wall_s": round(free["wall"], 3),
         "overhead_per_item_ms": round(1000 * free["wall"] / args.items, 1),
-        "per_item_by_stage": per_stage(timed["log"], args.items),
+        "per_item_by_stage": per_stage(distilling, args.items),
         "warm_up_s": round(warm_up, 2),
-        "errors": len(timed["output"]["errors"]),
+        "errors": len(stream["output"]["errors"]) + len(batched["output"]["errors"]),
         "simulated": True,
     }
 
 
 def _print(summary: dict[str, Any]) -> None:
     print(
-        f"Distilling {summary['items']} synthetic items, N={summary['rollouts']}, batch {summary['batch']}, "
-        f"{summary['latency_s']} s per call (simulated models, {summary['embeddings']} embeddings)"
+        f"Distilling {summary['items']} synthetic items, N={summary['rollouts']}, "
+        f"window {summary['window']}, batch {summary['batch']}, latency {summary['latency']} per call "
+        f"(simulated models, {summary['embeddings']} embeddings)"
     )
-    print(f"  imports and model load   {summary['warm_up_s']:8.2f} s   (once per process, before timing)")
-    print(f"  wall time                {summary['wall_s']:8.2f} s")
+    print(f"  imports and model load     {summary['warm_up_s']:8.2f} s   (once per process, before timing)")
+    batched = summary["batched"]
+    print("                               wall      bound    ratio")
+    for name, row in (("stream (window)", summary), ("batches (barriers)", batched)):
+        print(f"  {name:24s} {row['wall_s']:8.2f} s {row['lower_bound_s']:8.2f} s {row['ratio']:8.3f}")
+    speedup, calls = summary["speedup_over_batches"], summary["llm_calls"]
+    print(f"  speedup over batches     {speedup:8.3f}   ({calls} LLM calls)")
+    same = summary["bounds_on_the_same_calls"]
     print(
-        f"  call-schedule bound      {summary['lower_bound_s']:8.2f} s   ({summary['llm_calls']} LLM calls)"
+        f"  bounds on the same calls {same['stream_s']:8.2f} s (stream) {same['batches_s']:8.2f} s (batches)"
     )
-    print(f"  ratio                    {summary['ratio']:8.3f}")
+    if evaluation := summary["evaluation"]:
+        print(
+            f"  evaluation: {evaluation['answers']} answers, concurrency {evaluation['concurrency']}: "
+            f"{evaluation['answers_per_s']:.2f}/s against {evaluation['bound_answers_per_s']:.2f}/s "
+            f"(ratio {evaluation['ratio']:.3f}; to its calls placed on the slots "
+            f"{evaluation['ratio_to_placed_bound']:.3f})"
+        )
     print(f"  zero-latency wall time   {summary['zero_latency_wall_s']:8.2f} s")
     print(f"  overhead per item        {summary['overhead_per_item_ms']:8.1f} ms")
     print("  per item, by stage:       calls   prompt tok   completion tok")
@@ -187,9 +394,16 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=32)
     parser.add_argument("--rollouts", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--latency", type=float, default=1.0, help="seconds per simulated call")
+    parser.add_argument("--batch", type=int, default=8, help="items per point (and per batch, batched)")
+    parser.add_argument("--window", type=int, default=8, help="items in flight (stream schedule)")
+    parser.add_argument(
+        "--latency",
+        default="1.0",
+        help="seconds per simulated call, uniform:LOW,HIGH or lognormal:MEDIAN,SIGMA",
+    )
     parser.add_argument("--compress-every", type=int, default=16)
+    parser.add_argument("--eval-items", type=int, default=32, help="held-out items evaluated (0: none)")
+    parser.add_argument("--eval-concurrency", type=int, default=16)
     parser.add_argument("--embeddings", default="minilm", help="minilm (default), hash, ...")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print a JSON summary")

@@ -22,6 +22,7 @@ FIXED_ON_RESUME = (
     "seed",
     "epochs",
     "batch_size",
+    "window",
     "rollouts",
     "student_model",
     "teacher_model",
@@ -81,6 +82,7 @@ async def _new_run(folder: Path, data: str | None, options: dict[str, Any], pric
         context,
         epochs=options["epochs"],
         batch_size=options["batch_size"],
+        window=options["window"],
         prices=prices,
         preflight=options["preflight"],
         report_dir=options["report_dir"],
@@ -162,7 +164,12 @@ def show(result: DistillResult) -> None:
     type=click.IntRange(min=1),
     default=8,
     show_default=True,
-    help="Items distilled concurrently; compression runs between batches.",
+    help="Items per step of the learning curve; compression is considered after each step.",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(1, 256),
+    help="Items in flight at once; a new one starts as soon as one finishes (default: the --batch size).",
 )
 @click.option(
     "--resume", is_flag=True, help="Continue the library's latest unfinished run with its recorded settings."

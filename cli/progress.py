@@ -1,7 +1,8 @@
 """Live progress of distillation and evaluation on stderr.
 
 On a terminal it is a rich progress bar with the figures beside it; otherwise (logs, pipes, CI) one
-plain line per finished batch, so that stdout stays clean for ``--json``.
+plain line per point of the learning curve (every batch_size items), so that stdout stays clean for
+``--json``.
 """
 
 from __future__ import annotations
@@ -130,10 +131,10 @@ class DistillProgress(_Display):
         )
 
     def on_event(self, namespace: tuple[str, ...], node: str, update: dict[str, Any]) -> None:
-        """Take one step of the dataset loop or of an item's subgraph."""
+        """Take one step of the dataset loop or of an item's graph."""
         inside_item = bool(namespace)
-        # The loop's `distill_item` update repeats what the item's own nodes reported already.
-        if "usage" in update and (inside_item or node != "distill_item"):
+        # The loop's `distill_items` update repeats what the items' own nodes reported already.
+        if "usage" in update and (inside_item or node != "distill_items"):
             self.usage.extend(update["usage"])
         if inside_item and node == "student":
             self.trajectories += 1
@@ -141,9 +142,8 @@ class DistillProgress(_Display):
             self._add_results(update.get("results", []))
         for report in update.get("compressions", []) if not inside_item else []:
             self.library_size = report["library_size"]
-        if not inside_item and node == "after_batch" and update.get("progress"):
-            # The batch's point is authoritative: a resumed run replays the last step it had saved.
-            point = update["progress"][-1]
+        for point in update.get("progress", []) if not inside_item else []:
+            # The point is authoritative: a resumed run replays the last step it had saved.
             self.steps = point["step"] + 1
             self.items_done = max(self.items_done, point["items_done"])
             self.library_size = point["library_size"]

@@ -6,7 +6,7 @@
 - `build_item_graph()`: the per-item state machine ``retrieve -> {student x N, teacher} -> reflect ->
   record -> [compress]``.
 - `build_distill_graph()` / `compile_distill_graph(checkpointer=..., store=...)`: the dataset loop
-  (epochs x batches, compression between batches, resumable with a checkpointer).
+  (a window of items in flight, compression when due, resumable with a checkpointer).
 - `build_solve_graph()` / `compile_solve_graph(...)`: ``retrieve -> student`` for inference.
 - `compress_library(context, ...)`: one compression of a library, outside any graph.
 

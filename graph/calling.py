@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable
 
 from ted.graph.errors import describe_model_error, safe_cause
+from ted.graph.limits import endpoint_slots
 from ted.graph.models import ModelSpec
 from ted.graph.state import ErrorRecord, Stage, Usage
 
@@ -58,7 +59,7 @@ async def call(
     item_id: str,
     expect_text: bool = False,
 ) -> Reply:
-    """Invoke ``runnable`` on ``messages``.
+    """Invoke ``runnable`` on ``messages``, within the limit of requests in flight to its endpoint.
 
     API failures left after the client's own retries become an ``ErrorRecord``; failures that would
     repeat on every item (authentication, unreachable server, no vision or tool support) are raised as
@@ -70,7 +71,8 @@ async def call(
     usage: list[Usage] = []
     for _ in range(spec.max_retries + 1 if expect_text else 1):
         try:
-            message = await runnable.ainvoke(list(messages))
+            async with endpoint_slots(spec):
+                message = await runnable.ainvoke(list(messages))
         except Exception as exc:
             if not _is_api_error(exc):
                 raise

@@ -38,6 +38,8 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "teacher_max_tokens": (1, 1_000_000),
     "timeout": (0.001, 86_400.0),
     "max_retries": (0, 20),
+    "student_concurrency": (1, 10_000),
+    "teacher_concurrency": (1, 10_000),
     "rollouts": (1, 64),
     "reflect_max_steps": (1, 32),
     "max_new_experiences": (0, 20),
@@ -164,6 +166,21 @@ class Context:
         "max_retries",
         4,
         "Retries of a model call on rate limits, server errors and timeouts, with backoff",
+        deployment=True,
+    )
+    student_concurrency: int = _from_env(
+        "student_concurrency",
+        64,
+        "Most requests in flight at once to the student's endpoint, shared by every item of a run and "
+        "by evaluation in this process (a vLLM server stays busy with dozens)",
+        deployment=True,
+    )
+    teacher_concurrency: int = _from_env(
+        "teacher_concurrency",
+        16,
+        "Most requests in flight at once to the teacher's endpoint (and to the compress model's, which "
+        "counts as its own endpoint when it has its own base URL), so that a rate-limited API is not "
+        "flooded; a 429's Retry-After is honoured by the client's retries",
         deployment=True,
     )
     tool_mode: Literal["auto", "tools", "json"] = _from_env(

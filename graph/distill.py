@@ -1,59 +1,55 @@
-"""The dataset loop: epochs x batches of the per-item graph, compressing between batches.
+"""The dataset loop: the per-item graph over every item, a window of items at a time.
 
-``start -> distill_item x batch (Send) -> after_batch -> [compress_between_batches] -> next batch ...
--> finish``
+``start -> distill_items (again and again) -> [compress_between_items -> distill_items ...] -> finish``
 
-The items of a batch are distilled concurrently; each runs the per-item graph as a subgraph, so with a
-checkpointer every item's progress is saved step by step. A run killed at any moment and invoked again
-on the same thread resumes where it stopped: finished items are not run again, a half-finished item
-continues from its last completed step, and library operations carry ids derived from the run, epoch,
-item and tool call, so a re-executed step changes the library once.
+``distill_items`` keeps up to ``window`` items in flight (`ted.graph.flights`): each runs the per-item
+graph as a task on its own checkpoint thread, and a new item starts as soon as one finishes. One step
+of ``distill_items`` lasts until at least one item finishes; it records the finished items, takes a
+point of the learning curve every ``batch_size`` finished items, and returns, leaving the other items
+running. When a point finds compression due (``compress_every`` items since the last one, or the
+library over its cap), ``compress_between_items`` compresses the library while the items in flight go
+on; no new item starts until it is done, so every item starts on a whole library. ``finish``
+compresses a last time, so the library a run leaves behind is within its cap.
+
+With ``schedule="batches"`` the loop runs as earlier versions did: a batch of ``batch_size`` items, then
+the next when all of it has finished (every batch waits for its slowest item). See `ted.graph.schedule`.
+
+A run killed at any moment and invoked again on the same thread resumes where it stopped: recorded
+items are not run again, items that were in flight continue from their own last checkpoint, and
+library operations carry ids derived from the run, epoch, item and tool call (compressions: from the
+point they follow), so a step that runs again changes the library once.
+
+In LangGraph Studio a step of the loop is "one or more items finished" (or one compression), and the
+items' own steps arrive as custom stream events. A long run over the API needs a ``recursion_limit``
+above the number of items plus compressions.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
-import random
 import re
 import uuid
 from typing import Any, Literal
 
+from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Send
 
 from ted.graph.admission import ItemRejected, admit_item
 from ted.graph.compression import compress_library
 from ted.graph.context import Context, ServedContext
-from ted.graph.item_graph import graph as item_graph
+from ted.graph.flights import Feed, Flight, flight_of, land
 from ted.graph.library import open_library
-from ted.graph.state import BatchProgress, DistillInput, DistillOutput, DistillState
+from ted.graph.schedule import SCHEDULES, Unit, batch_starts, points_due, units
+from ted.graph.state import BatchProgress, DistillInput, DistillOutput, DistillState, ItemResult
 
 DEFAULT_BATCH_SIZE = 8
 MAX_BATCH = 256
+MAX_WINDOW = 256
 MAX_EPOCHS = 100
 # Run ids prefix library operation ids, so they stay plain.
 RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-def _batches(state: DistillState) -> list[list[int]]:
-    """Item indices per step over all epochs; epochs after the first visit items in a seeded order."""
-    count = len(state["items"])
-    size = max(1, state.get("batch_size", DEFAULT_BATCH_SIZE))
-    batches: list[list[int]] = []
-    for epoch in range(state.get("epochs", 1)):
-        order = list(range(count))
-        if epoch > 0:
-            random.Random(f"{state.get('seed', 0)}/{epoch}").shuffle(order)
-        batches.extend(order[n : n + size] for n in range(0, count, size))
-    return batches
-
-
-def _epoch_of(state: DistillState, step: int) -> int:
-    per_epoch = math.ceil(len(state["items"]) / max(1, state.get("batch_size", DEFAULT_BATCH_SIZE)))
-    return step // per_epoch
 
 
 def _admit_items(items: object, context: Context) -> None:
@@ -71,100 +67,230 @@ def _admit_items(items: object, context: Context) -> None:
 
 
 def _check_run_options(state: DistillState) -> None:
-    for name, default, high in (("epochs", 1, MAX_EPOCHS), ("batch_size", DEFAULT_BATCH_SIZE, MAX_BATCH)):
+    limits = (
+        ("epochs", 1, MAX_EPOCHS),
+        ("batch_size", DEFAULT_BATCH_SIZE, MAX_BATCH),
+        ("window", 1, MAX_WINDOW),
+    )
+    for name, default, high in limits:
         value = state.get(name, default)
+        if name == "window" and value is None:
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
             raise ValueError(f"{name} must be a whole number from 1 to {high}, not {value!r}")
+    if state.get("schedule", "stream") not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, not {state.get('schedule')!r}")
     run_id = state.get("run_id")
     if run_id is not None and not (isinstance(run_id, str) and RUN_ID.match(run_id)):
         raise ValueError("run_id must be 1 to 64 letters, digits, '.', '_' or '-'")
+
+
+def _batch_size(state: DistillState) -> int:
+    return max(1, state.get("batch_size", DEFAULT_BATCH_SIZE))
+
+
+def _window(state: DistillState) -> int:
+    """Items in flight at most: ``window``, by default the batch size (a batch with ``batches``)."""
+    if state.get("schedule", "stream") == "batches":
+        return _batch_size(state)
+    return max(1, state.get("window") or _batch_size(state))
+
+
+def _units(state: DistillState) -> list[Unit]:
+    return units(len(state["items"]), state.get("epochs", 1), state.get("seed", 0))
 
 
 async def start(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Validate the items and the run's options, and name the run."""
     _check_run_options(state)
     await asyncio.to_thread(_admit_items, state.get("items"), runtime.context)
-    return {"run_id": state.get("run_id") or uuid.uuid4().hex[:12], "step": 0, "items_since_compress": 0}
+    return {
+        "run_id": state.get("run_id") or uuid.uuid4().hex[:12],
+        "started": 0,
+        "running": [],
+        "finished": 0,
+        "items_since_compress": 0,
+        "compress_due": False,
+    }
 
 
-def dispatch(state: DistillState) -> list[Send] | Literal["finish"]:
-    """Send every item of the current batch to the per-item graph, or finish after the last batch."""
-    step = state.get("step", 0)
-    batches = _batches(state)
-    if step >= len(batches):
-        return "finish"
-    epoch = _epoch_of(state, step)
-    sends = []
-    for index in batches[step]:
-        item = state["items"][index]
-        sends.append(
-            Send(
-                "distill_item",
-                {
-                    "item": item,
-                    "epoch": epoch,
-                    "op_prefix": f"{state['run_id']}/e{epoch}/{item['id']}/",
-                    "compress_in_item": False,
-                },
+def _unit(state: DistillState, position: int) -> tuple[str, dict[str, Any]]:
+    """The thread key and the per-item graph's input of the unit at ``position``."""
+    epoch, index = _units(state)[position]
+    item = state["items"][index]
+    key = f"e{epoch}/{item['id']}"
+    payload = {
+        "item": item,
+        "epoch": epoch,
+        "op_prefix": f"{state['run_id']}/{key}/",
+        "compress_in_item": False,
+    }
+    return key, payload
+
+
+def _start_units(flight: Flight, state: DistillState, position: int, stop: int) -> None:
+    """Start (or resume) the units from ``position`` up to ``stop`` (exclusive)."""
+    for n in range(position, stop):
+        flight.start(n, *_unit(state, n))
+
+
+def _next_batch(state: DistillState, started: int, running: int) -> int:
+    """Where the ``batches`` schedule stops starting: the end of the next batch, once one is over."""
+    total = len(_units(state))
+    if running or started >= total:
+        return started
+    starts = [*batch_starts(len(state["items"]), state.get("epochs", 1), _batch_size(state)), total]
+    return min(s for s in starts if s > started)
+
+
+def _prime(flight: Flight, state: DistillState) -> None:
+    """Start the units the checkpoint lists in flight (a resume) and set up the stream's feed."""
+    if flight.primed:
+        return
+    flight.primed = True
+    for position in state.get("running", []):
+        _start_units(flight, state, position, position + 1)
+    if state.get("schedule", "stream") == "stream":
+        units = _units(state)
+        flight.feed = Feed(
+            unit=lambda position: _unit(state, position),
+            total=len(units),
+            window=_window(state),
+            every=_batch_size(state),
+            freed=state.get("finished", 0),
+            next=state.get("started", 0),
+        )
+
+
+async def _points(
+    state: DistillState, context: Context, results: list[ItemResult], finished: int, running: int
+) -> tuple[list[BatchProgress], int, bool]:
+    """Points of the learning curve the newly finished items complete, and whether to compress."""
+    total = len(_units(state))
+    progress = state.get("progress", [])
+    previous = progress[-1]["items_done"] if progress else 0
+    if state.get("schedule", "stream") == "batches":
+        marks = [finished] if running == 0 and finished > previous else []
+    else:
+        marks = points_due(state.get("finished", 0), finished, total, _batch_size(state))
+    since = state.get("items_since_compress", 0)
+    if not marks:
+        return [], since, False
+    store = await open_library(context)
+    size, version = await store.count(), await store.current_version()
+    recorded = [*state.get("results", []), *results]  # in the order the items finished
+    points: list[BatchProgress] = []
+    due = False
+    for mark in marks:
+        span = recorded[previous:mark]
+        points.append(
+            BatchProgress(
+                step=len(progress) + len(points),
+                epoch=span[-1]["epoch"],
+                items_done=mark,
+                correct=sum(r["correct"] for r in span),
+                graded=sum(r["graded"] for r in span),
+                library_size=size,
+                library_version=version,
             )
         )
-    return sends
+        since += mark - previous
+        scheduled = context.compress_every > 0 and since >= context.compress_every
+        due = due or ((scheduled or size > context.library_cap) and mark < total)
+        previous = mark
+    return points, since, due
 
 
-async def after_batch(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Add the batch to the learning curve and decide whether to compress."""
-    step = state.get("step", 0)
-    epoch = _epoch_of(state, step)
-    batches = _batches(state)
-    batch_ids = {str(state["items"][i]["id"]) for i in batches[step]}
-    done = [r for r in state.get("results", []) if r["epoch"] == epoch and r["item_id"] in batch_ids]
-    store = await open_library(runtime.context)
-    size = await store.count()
-    point = BatchProgress(
-        step=step,
-        epoch=epoch,
-        items_done=sum(len(batch) for batch in batches[: step + 1]),
-        correct=sum(r["correct"] for r in done),
-        graded=sum(r["graded"] for r in done),
-        library_size=size,
-        library_version=await store.current_version(),
-    )
-    since = state.get("items_since_compress", 0) + len(batch_ids)
-    return {"step": step + 1, "items_since_compress": since, "progress": [point]}
+async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Keep the window full, wait until at least one item finishes, and record what finished."""
+    config = get_config()
+    run_id = state["run_id"]
+    flight = flight_of(config, run_id, runtime.context)
+    started = state.get("started", 0)
+    try:
+        with flight.attach():
+            _prime(flight, state)
+            if flight.feed is not None:
+                flight.feed.release(state.get("finished", 0))
+                flight.fill()
+            else:
+                stop = _next_batch(state, started, len(state.get("running", [])))
+                _start_units(flight, state, started, stop)
+                started = stop
+            if not flight.tasks:
+                raise RuntimeError(f"run {run_id} has no item in flight and {started} of its items started")
+            await flight.until(lambda: bool(flight.finished), runtime.stream_writer)
+            outputs = flight.collect()
+            results = [r for _, output in outputs for r in output["results"]]
+            finished = state.get("finished", 0) + len(outputs)
+            # Units not recorded yet: in flight, or finished since `collect` (the next step records them).
+            points, since, due = await _points(state, runtime.context, results, finished, len(flight.tasks))
+            if not due and flight.feed is not None:
+                # Start the next items now, so that they run while this step is checkpointed.
+                flight.feed.release(finished)
+                flight.fill()
+            elif not due:
+                stop = _next_batch(state, started, len(flight.tasks))
+                _start_units(flight, state, started, stop)
+                started = stop
+    except BaseException:
+        await land(config, run_id)
+        raise
+    return {
+        "started": flight.feed.next if flight.feed is not None else started,
+        "running": sorted(flight.tasks),
+        "finished": finished,
+        "results": results,
+        "usage": [u for _, output in outputs for u in output["usage"]],
+        "errors": [e for _, output in outputs for e in output["errors"]],
+        "progress": points,
+        "items_since_compress": since,
+        "compress_due": due,
+    }
 
 
-def route_after_batch(
-    state: DistillState, runtime: Runtime[Context]
-) -> list[Send] | Literal["compress_between_batches", "finish"]:
-    """Compress on schedule or when over the cap; otherwise go on with the next batch."""
-    context = runtime.context
-    scheduled = context.compress_every > 0 and state.get("items_since_compress", 0) >= context.compress_every
-    over_cap = state["progress"][-1]["library_size"] > context.library_cap
-    last = state.get("step", 0) >= len(_batches(state))
-    if (scheduled or over_cap) and not last:
-        return "compress_between_batches"
-    return dispatch(state)
+def route_items(state: DistillState) -> Literal["distill_items", "compress_between_items", "finish"]:
+    """Compress when a point found it due; finish when every item is done; otherwise go on."""
+    if state.get("compress_due"):
+        return "compress_between_items"
+    if state.get("finished", 0) >= len(_units(state)):
+        return "finish"
+    return "distill_items"
 
 
-async def _compression_at_step(state: DistillState, context: Context) -> dict[str, Any]:
-    step = state.get("step", 0)
+async def _compression(state: DistillState, context: Context) -> dict[str, Any]:
+    step = len(state.get("progress", []))
     report, usage, errors = await compress_library(
         context, op_prefix=f"{state['run_id']}/s{step}/compress/", step=f"after batch {step}"
     )
     report["step"] = step
-    return {"compressions": [report], "usage": usage, "errors": errors, "items_since_compress": 0}
+    return {
+        "compressions": [report],
+        "usage": usage,
+        "errors": errors,
+        "items_since_compress": 0,
+        "compress_due": False,
+    }
 
 
-async def compress_between_batches(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Merge, rewrite, prune and cap the library between batches."""
-    return await _compression_at_step(state, runtime.context)
+async def compress_between_items(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Merge, rewrite, prune and cap the library; the items in flight go on, none starts meanwhile."""
+    config = get_config()
+    flight = flight_of(config, state["run_id"], runtime.context)
+    try:
+        with flight.attach():
+            return await flight.beside(_compression(state, runtime.context), runtime.stream_writer)
+    except BaseException:
+        await land(config, state["run_id"])
+        raise
 
 
 async def finish(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
     """A last compression, so the library a run leaves behind is within its cap."""
+    await land(get_config(), state["run_id"])
     if state.get("items_since_compress", 0) == 0:
         return {}
-    return await _compression_at_step(state, runtime.context)
+    return await _compression(state, runtime.context)
 
 
 def build_distill_graph(
@@ -179,17 +305,15 @@ def build_distill_graph(
         DistillState, context_schema=context_schema, input_schema=DistillInput, output_schema=DistillOutput
     )
     builder.add_node(start)
-    builder.add_node("distill_item", item_graph)
-    builder.add_node(after_batch)
-    builder.add_node(compress_between_batches)
+    builder.add_node(distill_items)
+    builder.add_node(compress_between_items)
     builder.add_node(finish)
     builder.add_edge(START, "start")
-    builder.add_conditional_edges("start", dispatch, ["distill_item", "finish"])
-    builder.add_edge("distill_item", "after_batch")
+    builder.add_edge("start", "distill_items")
     builder.add_conditional_edges(
-        "after_batch", route_after_batch, ["distill_item", "compress_between_batches", "finish"]
+        "distill_items", route_items, ["distill_items", "compress_between_items", "finish"]
     )
-    builder.add_conditional_edges("compress_between_batches", dispatch, ["distill_item", "finish"])
+    builder.add_edge("compress_between_items", "distill_items")
     builder.add_edge("finish", END)
     return builder
 

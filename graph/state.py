@@ -176,7 +176,12 @@ class DistillInput(TypedDict):
     epochs: NotRequired[int]
     """Passes over the items (default 1)."""
     batch_size: NotRequired[int]
-    """Items distilled concurrently; compression runs between batches (default 8)."""
+    """Items per point of the learning curve; compression is considered at each point (default 8)."""
+    window: NotRequired[int]
+    """Items in flight at most; a new one starts as soon as one finishes (default: batch_size)."""
+    schedule: NotRequired[Literal["stream", "batches"]]
+    """``stream`` (default): a window of items in flight; ``batches``: batch after batch, each waiting
+    for its slowest item (the schedule of earlier versions, for comparison)."""
     seed: NotRequired[int]
     """Seed of the per-epoch item order (default 0)."""
     run_id: NotRequired[str]
@@ -214,9 +219,14 @@ class CompressionReport(TypedDict):
 class DistillState(DistillInput):
     """Working state of the dataset loop."""
 
-    step: NotRequired[int]
-    """Index of the next batch over all epochs."""
+    started: NotRequired[int]
+    """Units (epoch and item) started so far, in the run's order (`ted.graph.schedule.units`)."""
+    running: NotRequired[list[int]]
+    """Positions of the units in flight when the last step ended (a resume starts them again)."""
+    finished: NotRequired[int]
+    """Units finished and recorded in ``results``."""
     items_since_compress: NotRequired[int]
+    compress_due: NotRequired[bool]
     results: Annotated[list[ItemResult], operator.add]
     progress: Annotated[list[BatchProgress], operator.add]
     compressions: Annotated[list[CompressionReport], operator.add]

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.runnables import RunnableConfig
 
 from ted.graph import Context, compile_distill_graph, open_library
+from ted.graph.flights import land_run
+from ted.graph.schedule import Schedule
 from ted.graph.state import DistillOutput
 from ted.runs.errors import RunRecordError
 from ted.tasks import Item
@@ -29,7 +31,8 @@ CHECKPOINT_FILE = "runs.sqlite"
 # How long a checkpoint write waits for a lock another connection holds (SQLite's default is 5 s).
 BUSY_TIMEOUT_S = 60.0
 
-# Called with (namespace, node, update) for every step of the graph and its per-item subgraphs.
+# Called with (namespace, node, update) for every step of the graph and of its items' graphs; an
+# item's steps come with the namespace ("distill_item:e<epoch>/<item id>",).
 EventHandler = Callable[[tuple[str, ...], str, dict[str, Any]], None]
 
 
@@ -70,8 +73,9 @@ async def _close(saver: AsyncSqliteSaver) -> None:
 
 
 def _graph_config(run_id: str) -> RunnableConfig:
-    # A long run has many supersteps (batches x per-item steps); the default limit of 25 is for chats.
-    return RunnableConfig(configurable={"thread_id": run_id}, recursion_limit=10_000)
+    # A run takes a step per finished item or two (and one per compression); the default limit of 25
+    # is for chats.
+    return RunnableConfig(configurable={"thread_id": run_id}, recursion_limit=1_000_000)
 
 
 def _unfinished(state: Any) -> bool:
@@ -90,10 +94,15 @@ async def run_graph(
     run_id: str,
     epochs: int = 1,
     batch_size: int = 8,
+    window: int | None = None,
+    schedule: Schedule = "stream",
     seed: int = 0,
     on_event: EventHandler | None = None,
 ) -> DistillOutput:
     """The dataset loop on ``items``, checkpointed in the library; ``items=None`` resumes ``run_id``.
+
+    ``window`` items are in flight at most (default: ``batch_size``); ``schedule="batches"`` runs
+    batch after batch instead (see `ted.graph.schedule`).
 
     Raises:
         RunRecordError: ``items`` is None and the checkpoints hold no run ``run_id``.
@@ -115,17 +124,33 @@ async def run_graph(
                 "items": [item.model_dump(mode="json") for item in items],
                 "epochs": epochs,
                 "batch_size": batch_size,
+                "schedule": schedule,
                 "seed": seed,
                 "run_id": run_id,
             }
-        async for namespace, update in graph.astream(
-            payload, config, context=context, stream_mode="updates", subgraphs=True, durability="sync"
-        ):
-            if on_event is not None and isinstance(update, dict):
-                for node, values in update.items():
-                    on_event(tuple(namespace), node, values if isinstance(values, dict) else {})
+            if window is not None:
+                payload["window"] = window
+        try:
+            async for mode, update in graph.astream(
+                payload, config, context=context, stream_mode=["updates", "custom"], durability="sync"
+            ):
+                if on_event is not None and isinstance(update, dict):
+                    _pass_on(on_event, mode, update)
+        finally:
+            # Interrupted between two steps, the loop leaves items in flight: stop them before the
+            # checkpoints close (each resumes from its own checkpoint).
+            await asyncio.shield(land_run(saver, run_id, run_id))
         final = await graph.aget_state(config)
     return as_output(run_id, final.values)
+
+
+def _pass_on(on_event: EventHandler, mode: str, update: dict[str, Any]) -> None:
+    if mode == "custom":
+        if "item" in update and isinstance(update.get("update"), dict):
+            on_event((f"distill_item:{update['item']}",), str(update["node"]), update["update"])
+        return
+    for node, values in update.items():
+        on_event((), node, values if isinstance(values, dict) else {})
 
 
 async def checkpointed_state(run_id: str, library: str | Path) -> dict[str, Any] | None:

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ted.graph import Context, TedGraphError, open_library
 from ted.graph.context import Role
+from ted.graph.schedule import Schedule, point_count
 from ted.graph.state import DistillOutput, ItemResult
 from ted.runs.checkpoints import EventHandler, as_output, checkpointed_state, run_graph
 from ted.runs.costs import PriceTable, cost_report
@@ -111,8 +111,9 @@ class DistillRun:
 
     @property
     def total_batches(self) -> int:
-        """Batches over all epochs."""
-        return math.ceil(len(self.record.train_ids) / self.record.batch_size) * self.record.epochs
+        """Points of the learning curve over all epochs (one per ``batch_size`` items finished)."""
+        record = self.record
+        return point_count(len(record.train_ids), record.epochs, record.batch_size, record.schedule)
 
     @classmethod
     async def start(
@@ -122,6 +123,8 @@ class DistillRun:
         *,
         epochs: int = 1,
         batch_size: int = 8,
+        window: int | None = None,
+        schedule: Schedule = "stream",
         seed: int = 0,
         prices: PriceTable | None = None,
         preflight: bool = True,
@@ -133,7 +136,11 @@ class DistillRun:
             data: A dataset and its split (`DatasetSplit`), or the training items themselves.
             context: Models, library and settings.
             epochs: Passes over the items.
-            batch_size: Items distilled concurrently; compression may run between batches.
+            batch_size: Items per point of the learning curve; compression is considered at each point.
+            window: Items in flight at most; a new one starts as soon as one finishes (default:
+                ``batch_size``).
+            schedule: ``stream`` (default), or ``batches`` to run batch after batch, each waiting for
+                its slowest item (the schedule of earlier versions; see `ted.graph.schedule`).
             seed: Seed of the item order in epochs after the first (the split's seed for a dataset).
             prices: Prices per model, for the costs (default: none).
             preflight: Check the endpoints before the first item.
@@ -160,6 +167,8 @@ class DistillRun:
             train_ids=[item.id for item in items],
             epochs=epochs,
             batch_size=batch_size,
+            window=window,
+            schedule=schedule,
             seed=seed,
             context=context_settings(context),
             prices=(prices or PriceTable()).source,
@@ -315,6 +324,8 @@ class DistillRun:
             run_id=record.run_id,
             epochs=record.epochs,
             batch_size=record.batch_size,
+            window=record.window,
+            schedule=record.schedule,
             seed=record.seed,
             on_event=on_event,
         )
@@ -362,6 +373,8 @@ class DistillRun:
             settings={
                 "epochs": record.epochs,
                 "batch_size": record.batch_size,
+                "window": record.window or record.batch_size,
+                "schedule": record.schedule,
                 **{name: getattr(context, name) for name in REPORTED_SETTINGS},
             },
             items_done=len(results),
@@ -453,6 +466,8 @@ async def distill(
     *,
     epochs: int = 1,
     batch_size: int = 8,
+    window: int | None = None,
+    schedule: Schedule = "stream",
     seed: int = 0,
     prices: PriceTable | None = None,
     preflight: bool = True,
@@ -473,6 +488,8 @@ async def distill(
         context,
         epochs=epochs,
         batch_size=batch_size,
+        window=window,
+        schedule=schedule,
         seed=seed,
         prices=prices,
         preflight=preflight,

@@ -64,6 +64,10 @@ class RunRecord(BaseModel):
     train_ids: list[str]
     epochs: int
     batch_size: int
+    window: int | None = Field(default=None, description="Items in flight at most (None: batch_size).")
+    schedule: Literal["stream", "batches"] = Field(
+        default="stream", description="stream (a window in flight) or batches (earlier versions' barriers)."
+    )
     seed: int = Field(default=0, description="Seed of the item order in epochs after the first.")
     context: dict[str, Any] = Field(description="The run's Context settings (prompts left out).")
     prices: str | None = None

@@ -51,6 +51,9 @@ class RequestRecord(BaseModel):
         default=None, description="The fault injected: 429, 500, timeout or a malformed-output kind."
     )
     stream: bool = False
+    latency: float | None = Field(
+        default=None, description="Seconds the completion was held to simulate the model's latency."
+    )
     simulated: Literal[True] = True
 
     @property

@@ -174,7 +174,8 @@ class Simulator:
                 replies[0], request, config, self._draws.rng(key, occurrence, "malformed")
             )
         tokens = record["completion_tokens"] = sum(completion_tokens(reply) for reply in replies)
-        wait(config.latency.sample(self._draws.rng(key, occurrence, "latency")))
+        latency = record["latency"] = config.latency.sample(self._draws.rng(key, occurrence, "latency"))
+        wait(latency)
         completion_id = f"chatcmpl-sim-{key[:12]}-{occurrence}"
         usage = wire.usage(record["prompt_tokens"], tokens)
         if request.stream:

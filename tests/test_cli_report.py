@@ -211,11 +211,11 @@ def test_distill_progress_prints_a_line_per_batch_and_counts_usage_once() -> Non
         progress.on_event(("distill_item:1",), "student", {"usage": usage})
         progress.on_event(("distill_item:1",), "student", {"usage": usage})
         progress.on_event(("distill_item:1",), "record", {"results": [result]})
-        progress.on_event((), "distill_item", {"results": [result], "usage": usage * 2, "errors": []})
         point = BatchProgress(
             step=0, epoch=0, items_done=2, correct=1, graded=2, library_size=3, library_version=4
         )
-        progress.on_event((), "after_batch", {"progress": [point]})
+        loop_step = {"results": [result], "usage": usage * 2, "errors": [], "progress": [point]}
+        progress.on_event((), "distill_items", loop_step)
     assert buffer.getvalue() == (
         "step 1/2: 2/4 items · 2 trajectories · accuracy 0.50 · library 3 · 4.0k tokens · $4.00\n"
     )
@@ -238,7 +238,7 @@ def test_resumed_progress_starts_from_the_checkpoint() -> None:
         total_items=4, total_batches=2, prices=PriceTable(), initial=initial, console=console
     ) as p:  # type: ignore[arg-type]
         # The resumed run replays the step it had saved; the count must not move past it.
-        p.on_event((), "after_batch", {"progress": [point]})
+        p.on_event((), "distill_items", {"progress": [point]})
     assert buffer.getvalue().startswith("step 1/2: 2/4 items")
 
 

@@ -37,5 +37,5 @@ def test_item_graph_has_the_card_nodes() -> None:
 def test_one_node_is_named_compress() -> None:
     # The per-item graph's node keeps the card's name; the dataset loop's compression has its own.
     loop = set(distill_graph.get_graph().nodes)
-    assert "compress_between_batches" in loop and "compress" not in loop
+    assert "compress_between_items" in loop and "compress" not in loop
     assert "compress" in set(item_graph.get_graph().nodes)

@@ -56,7 +56,7 @@ async def test_distill_then_evaluate_return_results_that_write_their_reports(tmp
     assert run.status == "finished" and run.simulated and run.items_done == 16
     assert run.library.active > 0 and run.accuracy is not None
     assert run.dataset.path == str(dataset.resolve()) and run.dataset.test_items == 16
-    assert "after_batch" in events
+    assert "distill_items" in events and "record" in events
     [record] = all_runs(tmp_path / "library")
     assert record.run_id == run.run_id and record.status == "finished"
 

@@ -25,6 +25,8 @@ DEPLOYMENT_CHANGES = {
     "compress_api_key_env": "HOME",
     "timeout": 3600.0,
     "max_retries": 20,
+    "student_concurrency": 10_000,
+    "teacher_concurrency": 10_000,
     "tool_mode": "json",
     "library_root": "/",
     "chroma_url": "http://127.0.0.1:9",

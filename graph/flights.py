@@ -1,0 +1,299 @@
+"""Items in flight: runs of the per-item graph that go on while the dataset loop takes its steps.
+
+The dataset loop keeps up to ``window`` items running. Each runs the per-item graph as an asyncio task,
+as a graph of its own on its own checkpoint thread of the loop's checkpointer
+(``<loop thread>/<run id>/e<epoch>/<item id>``), so that no item waits for another: the loop records
+a finished item, or compresses, while the others go on.
+
+Resuming is per item. When the process dies, the loop's last checkpoint lists the items that were in
+flight; when the loop runs again they are started again, and each one continues from its own last
+checkpoint (a finished one returns its result without calling a model). Library operation ids come
+from the run, epoch, item and tool call, so a step that runs again changes the library once.
+
+An item's steps are passed on to the loop's stream as custom events (``{"item", "node", "update"}``),
+written by whichever loop node is running: LangGraph's stream writer belongs to the node that holds it.
+
+Items start while a node of the loop is running (attached), or in the moment between two of its steps
+(``STARTS_DETACHED_S``, the time a checkpoint write takes), never later. A run that ends or fails lands its
+flight (`land`, `land_run`); a flight that no node of its run has attached for ``ABANDONED_AFTER_S``
+(the run was cancelled between two steps, or its consumer went away) is landed too. Landing cancels
+the items in flight; each keeps its checkpoints, and a later run of the loop resumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.constants import CONF, CONFIG_KEY_CHECKPOINTER
+from langgraph.graph.state import CompiledStateGraph
+
+from ted.graph.context import Context
+from ted.graph.item_graph import build_item_graph
+from ted.graph.state import ItemOutput
+
+T = TypeVar("T")
+Writer = Callable[[Any], None]
+
+# An item's steps: retrieval, N rollouts, up to reflect_max_steps rounds of reflection, record, compress.
+ITEM_RECURSION_LIMIT = 1_000
+# Between two steps of the loop a flight is detached for as long as a checkpoint write takes; items
+# still start then, and no longer after that.
+STARTS_DETACHED_S = 1.0
+ABANDONED_AFTER_S = 30.0
+
+
+def _output(values: dict[str, Any]) -> ItemOutput:
+    return ItemOutput(
+        results=list(values.get("results", [])),
+        usage=list(values.get("usage", [])),
+        errors=list(values.get("errors", [])),
+    )
+
+
+@dataclass
+class Feed:
+    """Units a flight starts by itself as others finish (the ``stream`` schedule).
+
+    The loop records finished items in steps of its own; a new item starts the moment one finishes,
+    without waiting for the loop's next step. A finish that completes a point of the learning curve
+    (every ``every`` units) holds the feed until the loop has looked at that point: compression may
+    be due, and then no item starts until it has run.
+    """
+
+    unit: Callable[[int], tuple[str, dict[str, Any]]]
+    """The thread key and the input of the unit at a position of the schedule."""
+    total: int
+    window: int
+    every: int
+    freed: int
+    """Units that freed their slot (finished, or past their last model call), recorded or not."""
+    next: int
+    """Position of the next unit to start."""
+    held_at: int | None = None
+    """The finished count whose point holds the feed, until the loop has recorded that many."""
+
+    def release(self, recorded: int) -> None:
+        """The loop recorded ``recorded`` units and found no compression due: go on."""
+        if self.held_at is not None and recorded >= self.held_at:
+            self.held_at = None
+
+
+@dataclass
+class Flight:
+    """The items of one run that are in flight in this process."""
+
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    thread: str | None
+    """Prefix of the items' checkpoint threads; None when the loop has no checkpointer."""
+    context: Context
+    tasks: dict[int, asyncio.Task[ItemOutput]] = field(default_factory=dict)
+    finished: list[int] = field(default_factory=list)
+    """Positions of finished tasks, in the order they finished, until `collect` takes them."""
+    freed: set[int] = field(default_factory=set)
+    """Positions of tasks that freed their slot, until `collect` takes them."""
+    events: list[dict[str, Any]] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    feed: Feed | None = None
+    primed: bool = False
+    """Whether the units the loop's checkpoint lists in flight have been started in this process."""
+    key: str = ""
+    attached: int = 0
+    """Nodes of the loop running now; items start only while one is."""
+    watch: asyncio.TimerHandle | None = None
+    detached_at: float = 0.0
+
+    @contextmanager
+    def attach(self) -> Iterator[Flight]:
+        """Attach a node of the loop for as long as it runs."""
+        self.attached += 1
+        if self.watch is not None:
+            self.watch.cancel()
+            self.watch = None
+        try:
+            yield self
+        finally:
+            self.attached -= 1
+            if self.attached == 0:
+                loop = asyncio.get_running_loop()
+                self.detached_at = loop.time()
+                self.watch = loop.call_later(ABANDONED_AFTER_S, self._abandoned, loop)
+
+    def _abandoned(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.attached == 0 and _flights.get(loop, {}).get(self.key) is self:
+            del _flights[loop][self.key]
+            loop.create_task(self.cancel())
+
+    def start(self, position: int, key: str, payload: dict[str, Any]) -> None:
+        """Run (or resume) the unit at ``position`` of the schedule, unless it is in flight already."""
+        if position in self.tasks:
+            return
+        # A fresh context: the item graph must not take the loop node's config (checkpoint namespace,
+        # task id) as its parent's, it is a graph of its own.
+        task = asyncio.create_task(self._run(position, key, payload), context=contextvars.Context())
+        task.add_done_callback(lambda _: self._done(position))
+        self.tasks[position] = task
+
+    def _done(self, position: int) -> None:
+        self.finished.append(position)
+        self.wake.set()
+        self._free(position)
+
+    def _free(self, position: int) -> None:
+        if position in self.freed or position not in self.tasks:
+            return
+        self.freed.add(position)
+        feed = self.feed
+        if feed is not None:
+            feed.freed += 1
+            if feed.freed % feed.every == 0 or feed.freed >= feed.total:
+                feed.held_at = feed.freed if feed.held_at is None else feed.held_at
+            else:
+                self.fill()
+
+    def fill(self) -> None:
+        """Start units of the feed until the window is full (unless a point holds it)."""
+        feed = self.feed
+        if feed is None or feed.held_at is not None:
+            return
+        if not self.attached and asyncio.get_running_loop().time() - self.detached_at > STARTS_DETACHED_S:
+            return  # no step of the loop for a while: nobody would record what starts now
+        running = len(self.tasks) - len(self.freed)
+        while running < feed.window and feed.next < feed.total:
+            key, payload = feed.unit(feed.next)
+            self.start(feed.next, key, payload)
+            feed.next += 1
+            running += 1
+
+    async def _run(self, position: int, key: str, payload: dict[str, Any]) -> ItemOutput:
+        given: dict[str, Any] | None = payload
+        thread = {"thread_id": f"{self.thread}/{key}"} if self.thread is not None else {}
+        config = RunnableConfig(recursion_limit=ITEM_RECURSION_LIMIT, configurable=thread)
+        if self.thread is not None:
+            saved = await self.graph.aget_state(config)
+            if saved.values and not (saved.next or saved.tasks):
+                return _output(saved.values)  # finished before the process stopped
+            if saved.values:
+                given = None  # continue from its last checkpoint
+        values: dict[str, Any] = {}
+        # "sync": each step is saved before the next starts, so a kill never loses a finished step.
+        durability: Literal["sync"] | None = "sync" if self.thread is not None else None
+        async for mode, chunk in self.graph.astream(
+            given, config, context=self.context, stream_mode=["updates", "values"], durability=durability
+        ):
+            if not isinstance(chunk, dict):
+                continue
+            if mode == "values":
+                values = chunk
+            else:
+                for node, update in chunk.items():
+                    self.events.append({"item": key, "node": node, "update": update})
+                    if isinstance(update, dict) and "reflection" in update:
+                        self._free(position)  # no model call follows
+                self.wake.set()
+        return _output(values)
+
+    def flush(self, writer: Writer) -> None:
+        """Write the items' pending events to the loop's stream."""
+        events, self.events = self.events, []
+        for event in events:
+            writer(event)
+
+    async def until(self, ready: Callable[[], bool], writer: Writer) -> None:
+        """Pass events on until ``ready()`` holds (checked each time a task reports)."""
+        while True:
+            self.flush(writer)
+            if ready():
+                return
+            self.wake.clear()
+            await self.wake.wait()
+
+    async def beside(self, work: Awaitable[T], writer: Writer) -> T:
+        """Await ``work`` while passing the items' events on (a compression beside the items)."""
+        task = asyncio.ensure_future(work)
+        task.add_done_callback(lambda _: self.wake.set())
+        try:
+            await self.until(task.done, writer)
+        except BaseException:
+            task.cancel()
+            raise
+        return task.result()
+
+    def collect(self) -> list[tuple[int, ItemOutput]]:
+        """The finished units and their outputs, in the order they finished.
+
+        Raises:
+            Exception: What a failed item raised (a fatal model error, a bug); the caller cancels
+                the rest with `cancel`.
+        """
+        done, self.finished = self.finished, []
+        outputs = []
+        for position in done:
+            task = self.tasks.pop(position)
+            self.freed.discard(position)
+            outputs.append((position, task.result()))
+        return outputs
+
+    async def cancel(self) -> None:
+        """Stop every item in flight; each keeps its checkpoints for a later resume."""
+        self.feed = None  # a cancelled task must not start another
+        if self.watch is not None:
+            self.watch.cancel()
+            self.watch = None
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.tasks.clear()
+        self.finished.clear()
+        self.freed.clear()
+
+
+# Tasks belong to the event loop that runs them, so flights are kept per loop.
+_flights: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Flight]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _keys(checkpointer: Any, thread: str | None, run_id: str) -> tuple[str | None, str]:
+    """The items' thread prefix (None without a checkpointer), and the flight's key."""
+    if checkpointer is None or thread is None:
+        return None, run_id
+    prefix = f"{thread}/{run_id}"
+    return prefix, f"{id(checkpointer)}/{prefix}"
+
+
+def _of_config(config: RunnableConfig) -> tuple[Any, str | None]:
+    configurable = config.get(CONF, {})
+    return configurable.get(CONFIG_KEY_CHECKPOINTER), configurable.get("thread_id")
+
+
+def flight_of(config: RunnableConfig, run_id: str, context: Context) -> Flight:
+    """The flight of run ``run_id`` of the loop running with ``config`` (made on first use)."""
+    checkpointer, thread = _of_config(config)
+    prefix, key = _keys(checkpointer, thread, run_id)
+    flights = _flights.setdefault(asyncio.get_running_loop(), {})
+    if key not in flights:
+        graph = build_item_graph().compile(checkpointer=checkpointer if prefix else None)
+        flights[key] = Flight(graph=graph, thread=prefix, context=context, key=key)
+    flight = flights[key]
+    flight.context = context
+    return flight
+
+
+async def land(config: RunnableConfig, run_id: str) -> None:
+    """Cancel what is left in flight for run ``run_id`` and forget it (the run ended or failed)."""
+    await land_run(*_of_config(config), run_id)
+
+
+async def land_run(checkpointer: Any, thread: str | None, run_id: str) -> None:
+    """`land` for the caller of the loop: its checkpointer, thread id and run id."""
+    flight = _flights.get(asyncio.get_running_loop(), {}).pop(_keys(checkpointer, thread, run_id)[1], None)
+    if flight is not None:
+        await flight.cancel()
