@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +17,7 @@ from ted.graph import Context, close_libraries, compress_library, open_library
 from ted.graph.compression import preview_merges
 from ted.memory import ExperienceStore, LibraryError, Status, UsageStats, plan_compression
 from ted.sim import SimConfig, SimServer, World
-from ted.tasks.synth import distinct_advice, paraphrase_groups
+from ted.tasks.synth import Family, distinct_advice, paraphrase_groups
 from ted.tasks.synth.catalogue import SKILL_FAMILIES
 from ted.tasks.synth.paraphrases import paraphrase_items
 
@@ -37,6 +38,24 @@ async def test_kept_apart_experiences_are_journaled_and_not_proposed_again(store
         await store.keep_apart([a.id, a.id], reason="same")
 
 
+def _compressing(library: Path, sim: SimServer, **settings: Any) -> Context:
+    """A MiniLM library compressed by the simulated teacher, with pruning and the cap out of the way."""
+    return Context(
+        library=str(library),
+        embeddings="minilm",
+        teacher_model="sim-teacher",
+        teacher_base_url=sim.base_url,
+        prune_min_evidence=1_000_000,
+        library_cap=1_000_000,
+        **settings,
+    )
+
+
+def _misconceived() -> Family:
+    """The first skills family with wrong advice that a teacher may write."""
+    return next(f for f in SKILL_FAMILIES.values() if f.wrong_advice)
+
+
 @pytest.mark.slow
 @pytest.mark.server
 @pytest.mark.embeddings
@@ -44,14 +63,7 @@ async def test_the_paraphrase_set_merges_every_group_and_nothing_distinct(tmp_pa
     groups, distinct = paraphrase_groups(), distinct_advice()
     items = paraphrase_items(tmp_path / "images")
     with SimServer(World.from_items(items), config=SimConfig(seed=0)) as sim:
-        context = Context(
-            library=str(tmp_path / "library"),
-            embeddings="minilm",
-            teacher_model="sim-teacher",
-            teacher_base_url=sim.base_url,
-            prune_min_evidence=1_000_000,
-            library_cap=1_000_000,
-        )
+        context = _compressing(tmp_path / "library", sim)
         try:
             store = await open_library(context)
             added = await store.add_many([t for g in groups for t in g] + distinct)
@@ -93,18 +105,10 @@ async def test_the_paraphrase_set_merges_every_group_and_nothing_distinct(tmp_pa
 @pytest.mark.server
 @pytest.mark.embeddings
 async def test_advice_that_contradicts_a_rule_goes_once_its_record_shows_it_misled(tmp_path: Path) -> None:
-    family = next(f for f in SKILL_FAMILIES.values() if f.wrong_advice)
+    family = _misconceived()
     items = paraphrase_items(tmp_path / "images")
     with SimServer(World.from_items(items), config=SimConfig(seed=0)) as sim:
-        context = Context(
-            library=str(tmp_path / "library"),
-            embeddings="minilm",
-            teacher_model="sim-teacher",
-            teacher_base_url=sim.base_url,
-            merge_threshold=0.2,
-            prune_min_evidence=1_000_000,
-            library_cap=1_000_000,
-        )
+        context = _compressing(tmp_path / "library", sim, merge_threshold=0.2)
         try:
             store = await open_library(context)
             rule, wrong = await store.add_many([family.skill, family.wrong_advice[0]])
@@ -133,7 +137,7 @@ async def test_advice_that_contradicts_a_rule_goes_once_its_record_shows_it_misl
 @pytest.mark.server
 @pytest.mark.embeddings
 def test_ted_experiences_compress_with_the_model_shows_then_applies_its_decisions(tmp_path: Path) -> None:
-    family = next(f for f in SKILL_FAMILIES.values() if f.wrong_advice)
+    family = _misconceived()
     other = next(f for f in SKILL_FAMILIES.values() if f.name != family.name and f.paraphrases)
     library = tmp_path / "library"
     items = paraphrase_items(tmp_path / "images")
