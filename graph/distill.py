@@ -41,8 +41,10 @@ from ted.graph.compression import compress_library
 from ted.graph.context import Context, ServedContext
 from ted.graph.flights import Feed, Flight, flight_of, land
 from ted.graph.library import open_library
+from ted.graph.nodes.retrieve import query_text
 from ted.graph.schedule import SCHEDULES, Unit, batch_starts, points_due, units
 from ted.graph.state import BatchProgress, DistillInput, DistillOutput, DistillState, ItemResult
+from ted.tasks import Item
 
 DEFAULT_BATCH_SIZE = 8
 MAX_BATCH = 256
@@ -104,6 +106,7 @@ async def start(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any
     """Validate the items and the run's options, and name the run."""
     _check_run_options(state)
     await asyncio.to_thread(_admit_items, state.get("items"), runtime.context)
+    await _prefetch(state, runtime.context, state.get("started", 0), _window(state))
     return {
         "run_id": state.get("run_id") or uuid.uuid4().hex[:12],
         "started": 0,
@@ -201,6 +204,20 @@ async def _points(
     return points, since, due
 
 
+async def _prefetch(state: DistillState, context: Context, position: int, count: int) -> None:
+    """Embed the questions of the ``count`` units from ``position`` on, the next to start.
+
+    The embeddings are made while the items in flight wait on their models; each of these items then
+    finds its query's vector ready when it starts, instead of waiting for the model on its way to its
+    first call.
+    """
+    units = _units(state)[position : position + count]
+    items = [Item.model_validate(state["items"][index]) for _, index in units]
+    if items:
+        store = await open_library(context)
+        store.prefetch(query_text(item) for item in items)
+
+
 async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Keep the window full, wait until at least one item finishes, and record what finished."""
     config = get_config()
@@ -219,6 +236,8 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
                 started = stop
             if not flight.tasks:
                 raise RuntimeError(f"run {run_id} has no item in flight and {started} of its items started")
+            upcoming = flight.feed.next if flight.feed is not None else started
+            await _prefetch(state, runtime.context, upcoming, _window(state))
             await flight.until(lambda: bool(flight.finished), runtime.stream_writer)
             outputs = flight.collect()
             results = [r for _, output in outputs for r in output["results"]]

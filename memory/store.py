@@ -125,6 +125,8 @@ class ExperienceStore:
         self.index_rebuilt: str | None = None
         # Recently embedded texts: a duplicate check embeds a text that `add` embeds again right after.
         self._recent: OrderedDict[str, list[float]] = OrderedDict()
+        # Texts being embedded now (by a search, or ahead of one by `prefetch`), shared by their waiters.
+        self._embedding: dict[str, asyncio.Future[list[float]]] = {}
 
     @classmethod
     def open(
@@ -346,16 +348,44 @@ class ExperienceStore:
             vector, k=k, tags=tags, exclude_items=exclude_items, candidates=candidates
         )
 
+    def prefetch(self, queries: Iterable[str]) -> None:
+        """Start embedding ``queries`` now; a `search` for one of them soon after finds its vector ready.
+
+        For callers that know their next queries: the dataset loop embeds the questions of the items
+        it starts next while the items in flight wait on their models, rather than on the way from an
+        item's start to its first model call. Call it on the event loop the searches will run on.
+        """
+        for query in queries:
+            if query not in self._recent:
+                self._embedding_of(query)
+
     async def _embed(self, text: str) -> list[float]:
         """The embedding of ``text``, from a small cache of recent texts when possible."""
         if (cached := self._recent.get(text)) is not None:
             self._recent.move_to_end(text)
             return cached
-        vector = await self.embeddings.aembed_query(text)
-        self._recent[text] = vector
+        # Shielded: a cancelled search must not cancel an embedding that others may be waiting for.
+        return await asyncio.shield(self._embedding_of(text))
+
+    def _embedding_of(self, text: str) -> asyncio.Future[list[float]]:
+        """The embedding of ``text`` on its way, started now unless it already is (on this loop)."""
+        pending = self._embedding.get(text)
+        if pending is None or pending.get_loop() is not asyncio.get_running_loop():
+            pending = asyncio.ensure_future(self.embeddings.aembed_query(text))
+            pending.add_done_callback(partial(self._embedded, text))
+            self._embedding[text] = pending
+        return pending
+
+    def _embedded(self, text: str, future: asyncio.Future[list[float]]) -> None:
+        if self._embedding.get(text) is future:
+            del self._embedding[text]
+        # A failure reaches whoever awaits the future; with nobody waiting (a prefetch), it is dropped
+        # here, and a search for the text embeds it again.
+        if future.cancelled() or future.exception() is not None:
+            return
+        self._recent[text] = future.result()
         if len(self._recent) > RECENT_EMBEDDINGS:
             self._recent.popitem(last=False)
-        return vector
 
     async def search_vectors(
         self,

@@ -490,3 +490,49 @@ async def test_retrieval_ablations_ignore_what_they_are_meant_to(store: Experien
     assert [s.experience.id for s in other] != [s.experience.id for s in drawn]
     with pytest.raises(ValueError, match="unknown retrieval strategy"):
         await retrieve(store, query, strategy="best")  # type: ignore[arg-type]
+
+
+async def test_prefetched_queries_are_embedded_once_and_ahead(tmp_path: Path) -> None:
+    class Counting(HashEmbeddings):
+        def __init__(self) -> None:
+            super().__init__(256)
+            self.queries: list[str] = []
+            self.release = asyncio.Event()
+
+        async def aembed_query(self, text: str) -> list[float]:
+            self.queries.append(text)
+            await self.release.wait()
+            return self.embed_query(text)
+
+    embeddings = Counting()
+    with open_store(tmp_path / "lib", embeddings=embeddings) as store:
+        added = await store.add(UNITS, provenance=reflected("item-1"))
+        store.prefetch(["units of quantities", "parity of sums", "units of quantities"])
+        await asyncio.sleep(0)
+        assert embeddings.queries == ["units of quantities", "parity of sums"]  # started, once each
+        searches = [asyncio.ensure_future(store.search("units of quantities")) for _ in range(2)]
+        await asyncio.sleep(0)
+        searches[0].cancel()  # a waiter that goes away leaves the embedding to the others
+        embeddings.release.set()
+        assert [h.experience.id for h in await searches[1]] == [added.id]
+        await store.search("parity of sums")
+        store.prefetch(["parity of sums"])
+        assert embeddings.queries == ["units of quantities", "parity of sums"]  # nothing embedded again
+
+
+async def test_a_failed_prefetch_is_embedded_again_by_its_search(tmp_path: Path) -> None:
+    class FailingOnce(HashEmbeddings):
+        calls = 0
+
+        async def aembed_query(self, text: str) -> list[float]:
+            FailingOnce.calls += 1
+            if FailingOnce.calls == 1:
+                raise RuntimeError("the embedding server is restarting")
+            return self.embed_query(text)
+
+    with open_store(tmp_path / "lib", embeddings=FailingOnce(256)) as store:
+        added = await store.add(UNITS, provenance=reflected("item-1"))
+        store.prefetch(["units of quantities"])
+        await asyncio.sleep(0.01)
+        assert [h.experience.id for h in await store.search("units of quantities")] == [added.id]
+        assert FailingOnce.calls == 2
