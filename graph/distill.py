@@ -106,7 +106,8 @@ async def start(state: DistillState, runtime: Runtime[Context]) -> dict[str, Any
     """Validate the items and the run's options, and name the run."""
     _check_run_options(state)
     await asyncio.to_thread(_admit_items, state.get("items"), runtime.context)
-    await _prefetch(state, runtime.context, state.get("started", 0), _window(state))
+    if await (await open_library(runtime.context)).count() > 0:  # an empty library needs no query vectors
+        await _prefetch(state, runtime.context, 0, _window(state))
     return {
         "run_id": state.get("run_id") or uuid.uuid4().hex[:12],
         "started": 0,

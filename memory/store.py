@@ -127,6 +127,9 @@ class ExperienceStore:
         self._recent: OrderedDict[str, list[float]] = OrderedDict()
         # Texts being embedded now (by a search, or ahead of one by `prefetch`), shared by their waiters.
         self._embedding: dict[str, asyncio.Future[list[float]]] = {}
+        # Whether this store has seen an active experience: until then a search first checks that
+        # there is anything to find, and answers an empty library without embedding its query.
+        self._held_any = False
 
     @classmethod
     def open(
@@ -342,6 +345,10 @@ class ExperienceStore:
             candidates: How many nearest neighbours to ask the index for before filtering (default
                 ``k``; grown automatically while filters leave fewer than ``k``).
         """
+        if not self._held_any:
+            if await self.count() == 0:
+                return []
+            self._held_any = True
         vector = to_array([await self._embed(query)])
         tags = normalize_tags(tags) if tags else None
         return await self.search_vectors(
