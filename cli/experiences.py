@@ -18,7 +18,7 @@ from ted.cli.output import console, fail, print_json, user_errors
 from ted.memory.compression import UNCONFIRMED_MERGE_THRESHOLD
 
 if TYPE_CHECKING:
-    from ted.graph.compression import MergeDecision
+    from ted.graph.compression import MergeDecision, ReviewDecision
     from ted.graph.state import CompressionReport, ErrorRecord
     from ted.memory import Experience, ExperienceStore
     from ted.memory.compression import CompressionPlan
@@ -423,7 +423,8 @@ def rollback_command(ctx: click.Context, version: int) -> None:
     "--with-model",
     is_flag=True,
     help="Let the compress model decide each candidate group (merge, keep apart, delete a member that "
-    "contradicts another and misled) and rewrite verbose entries; with --dry-run, show every decision.",
+    "contradicts another and misled), review the experiences whose usage shows harm (correct, delete or "
+    "leave them) and rewrite verbose entries; with --dry-run, show every decision.",
 )
 @teacher_options
 @click.option(
@@ -455,9 +456,11 @@ def compress_command(
 ) -> None:
     """Merge near-duplicates, prune proven low-utility experiences and enforce a cap.
 
-    Without a model, each merged cluster keeps the text of its most useful member and verbose entries
-    are only listed. With --with-model, the compress model (the teacher's endpoint unless
-    TED_COMPRESS_BASE_URL says otherwise) decides, as a distillation run's compression does.
+    Without a model, each merged cluster keeps the text of its most useful member; verbose entries and
+    experiences whose usage shows harm (a harmful vote, or more citations in wrong answers than right
+    ones) are only listed. With --with-model, the compress model (the teacher's endpoint unless
+    TED_COMPRESS_BASE_URL says otherwise) decides, as a distillation run's compression does: it also
+    rewrites the verbose entries and corrects, deletes or leaves each experience to review.
     """
     if with_model:
         settings = {
@@ -486,16 +489,17 @@ def _compress_with_model(
 ) -> None:
     from ted.cli.options import build_context, require_endpoints
     from ted.graph import close_libraries, compress_library, open_library
-    from ted.graph.compression import preview_merges
+    from ted.graph.compression import preview_merges, preview_reviews
 
     library, chroma_url = location(ctx)
     if not library.is_dir():
         fail(f"no library at {library}")
 
-    async def preview() -> tuple[list[MergeDecision], list[ErrorRecord]]:
+    async def preview() -> tuple[list[MergeDecision], list[ReviewDecision], list[ErrorRecord]]:
         try:
             decisions, _, errors = await preview_merges(context)
-            return decisions, errors
+            reviews, _, review_errors = await preview_reviews(context)
+            return decisions, reviews, errors + review_errors
         finally:
             close_libraries()
 
@@ -513,15 +517,22 @@ def _compress_with_model(
         context = build_context(library, {**options, "chroma_url": chroma_url})
         require_endpoints(context, ["compress"])
         if dry_run:
-            decisions, errors = asyncio.run(preview())
+            decisions, reviews, errors = asyncio.run(preview())
         else:
             with _writer(library, ctx, writes=True):
                 report, errors = asyncio.run(compress())
     if dry_run:
         if as_json:
-            print_json({"decisions": [asdict(d) for d in decisions], "errors": errors})
+            print_json(
+                {
+                    "decisions": [asdict(d) for d in decisions],
+                    "reviews": [asdict(r) for r in reviews],
+                    "errors": errors,
+                }
+            )
             return
         _show_decisions(decisions, context.merge_threshold)
+        _show_reviews(reviews)
     else:
         if as_json:
             print_json({"report": report, "errors": errors})
@@ -529,6 +540,8 @@ def _compress_with_model(
         console.print(
             f"{report['merged']} groups merged, {report.get('kept_apart', 0)} kept apart, "
             f"{report.get('contradicted', 0)} contradicted experiences deleted, "
+            f"{report.get('reviewed', 0)} reviewed for harm ({report.get('review_deleted', 0)} deleted, "
+            f"{report.get('review_corrected', 0)} corrected), "
             f"{report['rewritten']} rewritten, {report['pruned']} pruned, {report['evicted']} evicted; "
             f"{report['library_size']} active",
             highlight=False,
@@ -553,6 +566,17 @@ def _show_decisions(decisions: list[MergeDecision], threshold: float) -> None:
         for deleted in decision.deletes:
             console.print(f"   delete {deleted}", highlight=False)
         for reason in decision.reasons:
+            console.print(f"   reason: {_visible(reason, 200)}", highlight=False)
+
+
+def _show_reviews(reviews: list[ReviewDecision]) -> None:
+    console.print(f"\n{len(reviews)} experiences to review, their usage shows harm", highlight=False)
+    for n, review in enumerate(reviews, start=1):
+        console.print(f"\n{n}. {_short(review.id)} ({review.record}): {review.decision}", highlight=False)
+        console.print(f"   {_visible(review.text, 160)}", highlight=False)
+        if review.correction is not None:
+            console.print(f"   correct to: {_visible(review.correction, 160)}", highlight=False)
+        for reason in review.reasons:
             console.print(f"   reason: {_visible(reason, 200)}", highlight=False)
 
 
@@ -593,14 +617,16 @@ def _compress_without_model(
         return
     console.print(
         f"plan at version {plan.version}: {len(plan.clusters)} clusters to merge, "
-        f"{len(plan.prune)} to prune, {len(plan.evict)} to evict, {len(plan.rewrite)} verbose",
+        f"{len(plan.prune)} to prune, {len(plan.evict)} to evict, {len(plan.review)} to review "
+        f"(a model decides), {len(plan.rewrite)} verbose",
         highlight=False,
     )
     for n, cluster in enumerate(plan.clusters):
         console.print(
             f"  merge {n}: {', '.join(_short(i) for i in cluster)}  ({plan.reasons.get(cluster[0], '')})"
         )
-    for label, ids in (("prune", plan.prune), ("evict", plan.evict), ("rewrite", plan.rewrite)):
+    shown = (("prune", plan.prune), ("evict", plan.evict), ("review", plan.review), ("rewrite", plan.rewrite))
+    for label, ids in shown:
         for i in ids:
             console.print(f"  {label} {_short(i)}: {plan.reasons.get(i, '')}", highlight=False)
     if result is not None:

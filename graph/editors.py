@@ -58,7 +58,11 @@ def compression_editor(
     op_prefix: str,
     step: str,
 ) -> LibraryEditor:
-    """The editor of one compression request: merging a cluster, or rewriting verbose experiences."""
+    """The editor of one compression request: merging a cluster, rewriting or reviewing experiences.
+
+    A review's corrections are recorded with the rewrite origin, as rewrites are: a new text for the
+    same experience.
+    """
     return LibraryEditor(
         store,
         labels=LabelBook.from_mapping(labels),

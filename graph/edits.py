@@ -41,7 +41,8 @@ REFLECT_OPERATIONS: tuple[type[ToolRequest], ...] = (VoteOp, AddOp, UpdateOp, De
 REFLECT_TOOLS: tuple[type[ToolRequest], ...] = (SearchQuery, *REFLECT_OPERATIONS)
 COMPRESS_OPERATIONS: tuple[type[ToolRequest], ...] = (MergeOp, DeleteOp, KeepApartOp, UpdateOp)
 """What a compression may do: merge (part of) a group, delete a member that contradicts another and
-misled the students, keep (part of) a group apart, rewrite a verbose one."""
+misled the students, keep (part of) a group apart, rewrite a verbose one, delete or correct a reviewed
+one whose advice is wrong."""
 COMPRESS_TOOLS = COMPRESS_OPERATIONS
 
 

@@ -25,6 +25,7 @@ from ted.prompts.framing import (
     EXPERIENCE,
     MERGE_GROUP,
     PROBLEM,
+    REVIEW_GROUP,
     REWRITE_GROUP,
     SOLUTION,
     frame,
@@ -41,7 +42,7 @@ _CITATION_LINE = re.compile(re.escape(student.CITATION) + r"\s*:(.*)", re.IGNORE
 _LABEL = re.compile(r"\bE(\d+)\b", re.IGNORECASE)
 
 USAGE_SHOWN = ("cited_correct", "cited_wrong", "helpful", "harmful")
-"""The usage counts shown with an experience in a merge group (attributes of its frame)."""
+"""The usage counts shown with an experience in a merge or review group (attributes of its frame)."""
 
 
 def _content(text: str, images: Sequence[str]) -> list[str | dict[str, Any]]:
@@ -172,19 +173,29 @@ def compress_messages(
     *,
     cluster: Sequence[tuple[str, str]] = (),
     verbose: Sequence[tuple[str, str]] = (),
+    review: Sequence[tuple[str, str]] = (),
     records: Mapping[str, UsageStats] | None = None,
     json_mode: bool,
 ) -> list[BaseMessage]:
-    """The compressing model's prompt: one near-duplicate cluster and/or verbose experiences to rewrite.
+    """The compressing model's prompt: a near-duplicate cluster, verbose entries, experiences to review.
 
-    ``cluster`` and ``verbose`` are ``(label, text)`` pairs; ``records`` gives the usage of the
-    cluster's experiences by label, shown so that the model can tell which of two contradicting ones
-    misled the students.
+    The experiences to review are those whose usage shows that they misled. ``cluster``, ``verbose``
+    and ``review`` are ``(label, text)`` pairs; ``records`` gives the usage of the cluster's and the
+    reviewed experiences by label, shown so that the model can tell which of two contradicting ones
+    misled the students, and how a reviewed one fared.
     """
     sections = []
     if cluster:
         frames = experience_frames(cluster, records)
         sections.append(render(compress.MERGE_SECTION, group=group(MERGE_GROUP, frames)))
+    if review:
+        sections.append(
+            render(
+                compress.REVIEW_SECTION,
+                group=group(REVIEW_GROUP, experience_frames(review, records)),
+                max_words=str(context.max_words),
+            )
+        )
     if verbose:
         sections.append(
             render(

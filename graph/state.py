@@ -214,6 +214,13 @@ class CompressionReport(TypedDict):
     """Candidate groups the compress model kept apart (in whole or in part), with a reason."""
     contradicted: NotRequired[int]
     """Experiences the compress model deleted because they contradicted another and had misled."""
+    reviewed: NotRequired[int]
+    """Experiences whose usage showed harm (without the evidence to prune them), shown to the compress
+    model for review."""
+    review_deleted: NotRequired[int]
+    """Of those, deleted by the compress model as wrong advice."""
+    review_corrected: NotRequired[int]
+    """Of those, corrected (their text rewritten) by the compress model."""
 
 
 class DistillState(DistillInput):

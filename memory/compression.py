@@ -6,13 +6,18 @@
 - prune: experiences with at least ``min_evidence`` evidence and utility <= ``max_utility``;
 - evict: over ``cap``, the least useful remaining singletons (lowest utility, then least recently
   changed), counting each cluster as the one experience it will become;
+- review: experiences whose usage shows harm (`ted.memory.models.shows_harm`: a harmful vote, or
+  more citations in wrong answers than in right ones) without the evidence to prune them yet;
 - rewrite: experiences longer than ``max_words`` words.
 
-An experience appears in at most one of these lists (prune, then clusters, then evict, then rewrite).
+An experience appears in at most one of these lists (prune, then clusters, then evict, then review,
+then rewrite): a verbose experience that misled is reviewed, since rewriting it would keep its advice.
 
 `apply_plan` carries out the parts of a plan that need no model, through the journal: merges (each
 cluster keeps the text of its most useful member), then deletions; rewriting the verbose entries is a
-model's job (`ted.graph.compression`). Every change has an operation id derived from the plan, so
+model's job (`ted.graph.compression`), and so is reviewing: whether advice that misled is wrong
+(to correct or delete) or right (its misses had other causes) is not in the numbers, so without a
+model the review list is only shown. Every change has an operation id derived from the plan, so
 applying the same plan twice changes the library once; members that changed status since the plan was
 made are left alone, and so is a merge whose text the library refuses (the refusal is recorded and
 listed in the result).
@@ -34,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from ted.memory.errors import TextRefused
-from ted.memory.models import Experience, Refusal, Status, evidence, utility
+from ted.memory.models import Experience, Refusal, Status, evidence, harm_record, shows_harm, utility
 
 MERGE_THRESHOLD = 0.55
 """Similarity at which experiences become candidates for a merge that a model confirms (MiniLM).
@@ -65,6 +70,10 @@ class CompressionPlan(BaseModel):
     prune: list[str] = Field(default_factory=list, description="Proven low-utility experiences to delete.")
     evict: list[str] = Field(
         default_factory=list, description="Least useful experiences to delete over the cap."
+    )
+    review: list[str] = Field(
+        default_factory=list,
+        description="Experiences whose usage shows harm, for a model to correct, delete or leave.",
     )
     rewrite: list[str] = Field(default_factory=list, description="Experiences too long to inject cheaply.")
     reasons: dict[str, str] = Field(default_factory=dict, description="Why, per experience id.")
@@ -215,6 +224,14 @@ async def plan_compression(
             reasons[e.id] = f"over the cap of {cap}: utility {utility(e.stats):.2f}"
 
     taken = pruned | clustered | set(evict)
+    review = [
+        e.id
+        for e in sorted(active.values(), key=lambda e: (e.created_at, e.id))
+        if e.id not in taken and shows_harm(e.stats)
+    ]
+    for i in review:
+        reasons[i] = f"misled: {harm_record(active[i].stats)}"
+    taken |= set(review)
     rewrite = [
         e.id
         for e in sorted(active.values(), key=lambda e: (e.created_at, e.id))
@@ -227,6 +244,7 @@ async def plan_compression(
         clusters=clusters,
         prune=[e.id for e in prune],
         evict=evict,
+        review=review,
         rewrite=rewrite,
         reasons=reasons,
         similarities=similarities,
@@ -242,7 +260,8 @@ async def apply_plan(
 ) -> CompressionResult:
     """Carry out ``plan`` without a model: merges, then prunes and evictions, each journaled.
 
-    Each cluster keeps the text of its most useful active member; ``plan.rewrite`` is left alone.
+    Each cluster keeps the text of its most useful active member; ``plan.review`` and ``plan.rewrite``
+    are left alone (they need a model).
 
     Args:
         store: The library.

@@ -17,6 +17,11 @@ observations cannot push it to the extremes::
 `evidence` is ``positive + negative``, the weighted number of observations behind the score; pruning
 acts only on experiences with enough of it.
 
+`shows_harm` says whether usage has already pointed at an experience as misleading, however little
+evidence there is: a harmful vote, or more citations in wrong answers than in right ones. Compression
+has the compress model review such an experience (correct it, delete it, or leave it when the misses
+had other causes) instead of waiting for enough evidence to prune it.
+
 Retrieval ranks by `trust`, the same score without the ignored retrievals::
 
     trust = (positive + 1) / (positive + 2 * harmful + cited_wrong + 2)
@@ -125,6 +130,20 @@ def trust(stats: UsageStats) -> float:
 def evidence(stats: UsageStats) -> float:
     """The weighted number of observations behind `utility` (0 for an unused experience)."""
     return _positive(stats) + _negative(stats)
+
+
+def shows_harm(stats: UsageStats) -> bool:
+    """Whether usage points at it as misleading: a harmful vote, or more wrong citations than right ones."""
+    return stats.harmful > 0 or stats.cited_wrong > stats.cited_correct
+
+
+def harm_record(stats: UsageStats) -> str:
+    """The usage that bears on harm, in words: "cited in 3 wrong answers, 1 right; 1 harmful vote"."""
+    answers = "answer" if stats.cited_wrong == 1 else "answers"
+    record = f"cited in {stats.cited_wrong} wrong {answers}, {stats.cited_correct} right"
+    if stats.harmful:
+        record += f"; {stats.harmful} harmful vote{'' if stats.harmful == 1 else 's'}"
+    return record
 
 
 class Provenance(BaseModel):

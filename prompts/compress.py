@@ -1,10 +1,10 @@
-"""What the compressing model sees: groups of similar experiences to merge or keep apart, verbose entries.
+"""What the compressing model sees: similar experiences to merge or keep apart, verbose ones, misleading ones.
 
-A cluster arrives in a merge group frame and the verbose experiences in a rewrite group frame, each
-experience in its own frame inside (`ted.prompts.framing`).
+A cluster arrives in a merge group frame, the verbose experiences in a rewrite group frame and those to
+review in a review group frame, each experience in its own frame inside (`ted.prompts.framing`).
 """
 
-from ted.prompts.framing import EXPERIENCE, MERGE_GROUP, REWRITE_GROUP, data_rule
+from ted.prompts.framing import EXPERIENCE, MERGE_GROUP, REVIEW_GROUP, REWRITE_GROUP, data_rule
 
 SYSTEM = (
     """You compress a library of experiences that a student model reads before solving problems. Each \
@@ -13,16 +13,16 @@ repetition, and write each result in at most {max_words} words. Each experience 
 with a label (E1, E2, ...); refer to it by that label.
 
 """
-    + data_rule(MERGE_GROUP, REWRITE_GROUP, EXPERIENCE)
+    + data_rule(MERGE_GROUP, REWRITE_GROUP, REVIEW_GROUP, EXPERIENCE)
     + "{protocol}"
 )
 
 TOOLS_PROTOCOL = """
 
 Act through the tools: {merge_tool} for experiences of a group that say the same thing, {delete_tool} for \
-one that contradicts another and has misled the students (with the reason), {keep_tool} for those that \
-give different advice (with the reason), {update_tool} to rewrite a verbose experience. When you are done, \
-reply with one short sentence and no tool call."""
+one that is wrong and has misled the students (with the reason), {keep_tool} for those that give \
+different advice (with the reason), {update_tool} to rewrite a verbose experience or to correct a wrong \
+one (with the reason). When you are done, reply with one short sentence and no tool call."""
 """Filled into {protocol}, with the names of the merge, delete, keep-apart and update tools."""
 
 JSON_PROTOCOL = """
@@ -44,4 +44,11 @@ on it, helpful and harmful:
 
 REWRITE_SECTION = """These experiences are verbose; rewrite each of them in at most {max_words} words, \
 keeping its meaning:
+{group}"""
+
+REVIEW_SECTION = """Usage points at these experiences as misleading: students who cited them answered \
+wrong more often than right, or the teacher judged that they misled. Each experience's record counts the \
+student answers that cited it, correct and wrong, and the teacher's votes on it, helpful and harmful. \
+Judge the advice itself: if it is wrong, correct it (in at most {max_words} words) or delete it, with the \
+reason; if it is right and the wrong answers had other causes, leave it unchanged:
 {group}"""

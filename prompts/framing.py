@@ -27,8 +27,18 @@ ATTEMPT = "attempt"
 EXPERIENCE = "experience"
 MERGE_GROUP = "merge_group"
 REWRITE_GROUP = "rewrite_group"
+REVIEW_GROUP = "review_group"
 
-TAGS: tuple[str, ...] = (PROBLEM, CORRECT_ANSWER, SOLUTION, ATTEMPT, EXPERIENCE, MERGE_GROUP, REWRITE_GROUP)
+TAGS: tuple[str, ...] = (
+    PROBLEM,
+    CORRECT_ANSWER,
+    SOLUTION,
+    ATTEMPT,
+    EXPERIENCE,
+    MERGE_GROUP,
+    REWRITE_GROUP,
+    REVIEW_GROUP,
+)
 """Every tag that frames data in our prompts."""
 
 # A tag of ours, opening or closing, however it is spaced or cased: "<problem", "</ Experience".

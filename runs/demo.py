@@ -181,6 +181,7 @@ class Demo:
         """
         from ted.graph import open_library
         from ted.memory import Status
+        from ted.memory.models import shows_harm
 
         if self._world is None or self.world_name != "skills":
             return None
@@ -203,12 +204,7 @@ class Demo:
             deleted=sum(s is Status.DELETED for s in ever.values()),
             superseded=sum(s is Status.SUPERSEDED for s in ever.values()),
             active=sum(s is Status.ACTIVE for s in ever.values()),
-            unproven=sum(
-                status is Status.ACTIVE
-                and not stats[i].harmful
-                and stats[i].cited_wrong <= stats[i].cited_correct
-                for i, status in ever.items()
-            ),
+            unproven=sum(status is Status.ACTIVE and not shows_harm(stats[i]) for i, status in ever.items()),
             cited_wrong=sum(s.cited_wrong for s in stats.values()),
             cited_correct=sum(s.cited_correct for s in stats.values()),
             harmful_votes=sum(s.harmful for s in stats.values()),

@@ -254,13 +254,16 @@ class WrongAdvice(BaseModel):
     """
 
     planted: int = Field(description="Experiences ever in the library that state a misconception.")
-    deleted: int = Field(description="Of those, deleted (pruned, evicted, or contradicted in compression).")
+    deleted: int = Field(
+        description="Of those, deleted (pruned, evicted, contradicted or reviewed in compression)."
+    )
     superseded: int = Field(description="Of those, merged or rewritten into advice that is not wrong.")
     active: int = Field(description="Of those, still active and still wrong at the end.")
     unproven: int = Field(
         default=0,
         description="Of the active ones, those whose usage never showed harm (no harmful vote, no more "
-        "citations in wrong answers than in right ones): nothing in the run pointed at them.",
+        "citations in wrong answers than in right ones; `ted.memory.models.shows_harm`): nothing in the "
+        "run pointed at them.",
     )
     cited_wrong: int = Field(default=0, description="Their citations in trajectories graded wrong.")
     cited_correct: int = Field(default=0, description="Their citations in trajectories graded correct.")

@@ -3,7 +3,8 @@
 The student is right with a base probability, more often when an injected experience carries its
 puzzle's skill. The teacher is usually right; reflecting, it votes on what the students were shown
 and proposes what they lacked, sometimes useless advice or another wording of a known skill, so that
-voting, pruning and merging have work; compressing, it merges clusters and shortens verbose entries.
+voting, pruning and merging have work; compressing, it merges clusters, shortens verbose entries and
+deletes reviewed advice that states a misconception and misled.
 Experiences are recognised by meaning (`ted.tasks.synth.skill_of`), never by the teacher's wording.
 
 `respond` is the entry point. A decision goes out as free text ending in ``Answer: ...``, as calls of
@@ -21,6 +22,7 @@ from typing import Any
 
 from openai.types.chat import ChatCompletionMessage
 
+from ted.memory.models import UsageStats, shows_harm
 from ted.memory.operations import OPERATION_TYPES, argument_fields
 from ted.prompts.student import CITATION
 from ted.sim.config import SimConfig
@@ -32,6 +34,7 @@ from ted.sim.reading import (
     injection_lines,
     kind_of,
     problem_of,
+    review_group,
     role_of,
 )
 from ted.sim.wire import ChatRequest, assistant, tool_call
@@ -283,7 +286,7 @@ def _shorter(text: str) -> str:
 
 
 def compress(request: ChatRequest, world: World) -> list[Operation]:
-    """Decide about every listed group, and rewrite every verbose experience.
+    """Decide about every listed group, rewrite every verbose experience, review every reviewed one.
 
     Members are read by meaning (`World.reader`) and a group is split by what they state: members
     stating the same skill (or the same misconception, or nothing the world knows) are merged into
@@ -295,6 +298,11 @@ def compress(request: ChatRequest, world: World) -> list[Operation]:
     of one of its members shows that it misled (a harmful vote, or more citations in wrong answers than
     in right ones), every member stating it is deleted; otherwise it is left undecided, neither merged
     into anything nor kept apart, until the records tell.
+
+    A reviewed experience (one whose usage, the pipeline says, shows harm) is deleted when it states a
+    misconception and its record shows that it misled; anything else is left as it is: a skill is
+    right whatever its record (the misses had other causes), and advice about nothing the world knows
+    is not wrong, only of no use, which pruning settles once the evidence is in.
     """
     clusters, verbose = compress_groups(request)
     records = experience_records(request.text("user"))
@@ -338,16 +346,22 @@ def compress(request: ChatRequest, world: World) -> list[Operation]:
     for label, text in verbose:
         reason = "Shorter. (simulated teacher)"
         operations.append({"op": "update", "label": label, "text": _shorter(text), "reason": reason})
+    review = review_group(request)
+    for (label, _), reading in zip(review, world.reader.read_many([t for _, t in review]), strict=True):
+        if reading.stance == "wrong" and _misled(records.get(label, {})):
+            family = (reading.family or "its topic").replace("_", " ")
+            reason = f"It states a wrong rule for {family}, and its record shows that it misled the students."
+            operations.append({"op": "delete", "label": label, "reason": reason + " (simulated teacher)"})
     return operations
 
 
 def _misled(record: dict[str, str]) -> bool:
-    """Whether a usage record shows harm: a harmful vote, or more wrong citations than right ones."""
+    """Whether a usage record as the prompt shows it shows harm (`ted.memory.models.shows_harm`)."""
     count = {
         name: int(v) if (v := record.get(name, "")).isdigit() else 0
         for name in ("harmful", "cited_wrong", "cited_correct")
     }
-    return count["harmful"] > 0 or count["cited_wrong"] > count["cited_correct"]
+    return shows_harm(UsageStats(**count))
 
 
 def _stated(family: str | None, stance: str | None) -> str:

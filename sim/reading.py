@@ -1,7 +1,7 @@
 """What a request shows the simulated models: their role, the kind of work, the puzzle, the experiences.
 
 Everything is read the way our prompts write it, through the tags of `ted.prompts.framing`: the
-problem frame, the experience frames with their labels, the merge and rewrite groups of compression,
+problem frame, the experience frames with their labels, the merge, rewrite and review groups of compression,
 the correct answer and attempts of reflection. A request that is not framed (another client) is
 still read: its whole user text is the problem.
 """
@@ -18,6 +18,7 @@ from ted.prompts.framing import (
     EXPERIENCE,
     MERGE_GROUP,
     PROBLEM,
+    REVIEW_GROUP,
     REWRITE_GROUP,
     framed,
     reveal,
@@ -57,7 +58,7 @@ def kind_of(request: ChatRequest) -> Kind:
     """Which work the request asks for, decided as our pipeline asks for it.
 
     Memory tools on offer decide first (add_experience: reflect; merge_experiences alone: compress);
-    then JSON mode, by the frames the prompt shows (merge or rewrite groups: compress; a correct
+    then JSON mode, by the frames the prompt shows (merge, rewrite or review groups: compress; a correct
     answer or graded attempts: reflect), else by the first line of the system message ("reflect"
     or "compress"), else a structured answer; other tools on offer also mean a structured answer;
     everything else is a puzzle to solve.
@@ -68,7 +69,7 @@ def kind_of(request: ChatRequest) -> Kind:
     if COMPRESS_TOOL in tools:
         return "compress"
     if request.json_mode:
-        if _shows(request, MERGE_GROUP, REWRITE_GROUP):
+        if _shows(request, MERGE_GROUP, REWRITE_GROUP, REVIEW_GROUP):
             return "compress"
         if _shows(request, CORRECT_ANSWER, ATTEMPT):
             return "reflect"
@@ -104,7 +105,7 @@ def experiences_in(text: str) -> list[Labelled]:
 
 
 def experience_records(text: str) -> dict[str, dict[str, str]]:
-    """The attributes of every labelled experience frame (its usage record in a merge group), by label."""
+    """The attributes of every labelled experience frame (its usage record in a merge or review group)."""
     records: dict[str, dict[str, str]] = {}
     for attributes, _ in framed(EXPERIENCE, text):
         label = attributes.get("label")
@@ -124,6 +125,13 @@ def compress_groups(request: ChatRequest) -> tuple[list[list[Labelled]], list[La
     clusters = [experiences_in(content) for _, content in framed(MERGE_GROUP, user)]
     verbose = [pair for _, content in framed(REWRITE_GROUP, user) for pair in experiences_in(content)]
     return [cluster for cluster in clusters if cluster], verbose
+
+
+def review_group(request: ChatRequest) -> list[Labelled]:
+    """The experiences to review (all review groups): those whose usage shows that they misled."""
+    return [
+        pair for _, content in framed(REVIEW_GROUP, request.text("user")) for pair in experiences_in(content)
+    ]
 
 
 def injection_lines(text: str) -> list[str]:

@@ -14,7 +14,7 @@ from memory_fixtures import hash_embeddings_fixture, store_fixture  # noqa: F401
 
 from ted.cli.main import cli
 from ted.graph import Context, close_libraries, compress_library, open_library
-from ted.graph.compression import preview_merges
+from ted.graph.compression import preview_merges, preview_reviews
 from ted.memory import ExperienceStore, LibraryError, Status, UsageStats, plan_compression
 from ted.sim import SimConfig, SimServer, World
 from ted.tasks.synth import Family, distinct_advice, paraphrase_groups
@@ -130,6 +130,45 @@ async def test_advice_that_contradicts_a_rule_goes_once_its_record_shows_it_misl
             gone = await store.get(wrong.id)
             assert gone.status is Status.DELETED
             assert "contradicts" in ((await store.history(wrong.id))[-1].reason or "")
+        finally:
+            close_libraries()
+
+
+@pytest.mark.server
+@pytest.mark.embeddings
+async def test_advice_that_misled_is_reviewed_without_waiting_for_its_rule(tmp_path: Path) -> None:
+    """Usage that shows harm sends an experience to review, though nothing contradicts it nearby and it
+    has far too little evidence to prune: the compress model deletes a misconception and leaves a rule."""
+    family = _misconceived()
+    other = next(f for f in SKILL_FAMILIES.values() if f.name != family.name and f.paraphrases)
+    items = paraphrase_items(tmp_path / "images")
+    with SimServer(World.from_items(items), config=SimConfig(seed=0)) as sim:
+        # A threshold no pair reaches: no candidate group, so no contradiction to resolve.
+        context = _compressing(tmp_path / "library", sim, merge_threshold=0.99)
+        try:
+            store = await open_library(context)
+            wrong, rule = await store.add_many([family.wrong_advice[0], other.skill])
+            await store.record_usage(
+                {
+                    wrong.id: UsageStats(retrieved=1, harmful=1),
+                    rule.id: UsageStats(retrieved=3, cited=3, cited_wrong=2, cited_correct=1),
+                }
+            )
+            version = await store.current_version()
+            reviews, _, errors = await preview_reviews(context)
+            assert errors == [] and await store.current_version() == version, "a dry run changes nothing"
+            assert [(r.id, r.decision) for r in reviews] == [(wrong.id, "delete"), (rule.id, "leave")]
+            assert reviews[0].record == "cited in 0 wrong answers, 0 right; 1 harmful vote"
+
+            report, _, errors = await compress_library(context, op_prefix="a/", step="a")
+            assert errors == [], errors
+            assert [report.get(k) for k in ("reviewed", "review_deleted", "review_corrected")] == [2, 1, 0]
+            assert report["pruned"] == 0 and report.get("contradicted") == 0
+            assert [e.id for e in await store.experiences()] == [rule.id]
+            assert (await store.get(rule.id)).version == rule.version, "a right rule is left as it is"
+            deletion = (await store.history(wrong.id))[-1]
+            assert deletion.kind == "delete" and deletion.reason.endswith("(simulated teacher)")
+            assert "misled" in deletion.reason
         finally:
             close_libraries()
 

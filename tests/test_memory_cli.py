@@ -108,6 +108,29 @@ def test_compress_dry_run_then_apply(library: tuple[Path, dict[str, str]]) -> No
     assert stats["counts"] == {"active": 1, "superseded": 2, "deleted": 1}
 
 
+def test_compress_without_a_model_lists_what_misled_and_leaves_it(tmp_path: Path) -> None:
+    path = tmp_path / "lib"
+
+    async def fill() -> str:
+        with open_store(path) as store:
+            misled = await store.add(POLYGON)
+            await store.add(UNITS)
+            await store.record_usage({misled.id: UsageStats(retrieved=2, cited=2, cited_wrong=2)})
+            return misled.id
+
+    misled = asyncio.run(fill())
+    plan = json.loads(run("--library", str(path), "compress", "--dry-run", "--json").output)
+    assert plan["review"] == [misled] and plan["prune"] == []
+    applied = run("--library", str(path), "compress")
+    assert applied.exit_code == 0 and "1 to review" in applied.output, applied.output
+    assert (
+        f"review {misled[:8]}" in applied.output
+        and "misled: cited in 2 wrong answers, 0 right" in applied.output
+    )
+    stats = json.loads(run("--library", str(path), "stats", "--json").output)
+    assert stats["counts"] == {"active": 2, "superseded": 0, "deleted": 0}
+
+
 def test_export_import_rollback(library: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     path, _ids = library
     exported = run("--library", str(path), "export", str(tmp_path / "out.json"))

@@ -88,6 +88,33 @@ async def test_prune_and_evict_and_leave_rewrites_to_a_model(store: ExperienceSt
     )
 
 
+async def test_advice_whose_usage_shows_harm_is_listed_for_review(store: ExperienceStore) -> None:
+    wordy = "Draw a diagram, label it and keep going. " * 8
+    ids = await add_all(store, [*OTHERS, SIDES[0], wordy])
+    motion, parity, last, sides, verbose = ids
+    await store.record_usage(
+        {
+            motion: UsageStats(harmful=1),  # one harmful vote: evidence 2, far too little to prune
+            parity: UsageStats(retrieved=3, cited=3, cited_wrong=2, cited_correct=1),  # misled more often
+            last: UsageStats(retrieved=2, cited=2, cited_wrong=1, cited_correct=1, helpful=1),  # no harm
+            sides: UsageStats(retrieved=9, cited=9, cited_wrong=7, harmful=1),  # enough evidence: pruned
+            verbose: UsageStats(harmful=1),  # verbose, but reviewed rather than rewritten
+        }
+    )
+    plan = await plan_compression(store, min_evidence=5, max_utility=0.25, max_words=40)
+    assert plan.prune == [sides]
+    assert plan.review == [motion, parity, verbose]  # oldest first; the pruned one is not listed twice
+    assert plan.rewrite == []
+    assert plan.reasons[motion] == "misled: cited in 0 wrong answers, 0 right; 1 harmful vote"
+    assert plan.reasons[parity] == "misled: cited in 2 wrong answers, 1 right"
+
+    result = await apply_plan(store, plan)
+    assert result.pruned == [sides]
+    assert {e.id for e in await store.experiences()} == {motion, parity, last, verbose}, (
+        "review needs a model"
+    )
+
+
 async def test_pruned_experiences_are_not_merged(store: ExperienceStore) -> None:
     units = await add_all(store, UNITS[:2])
     await store.record_usage({units[0]: UsageStats(harmful=5)})
