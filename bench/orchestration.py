@@ -12,7 +12,8 @@ handler's time (which includes its own work).
 - stream bound: the items' paths placed greedily on ``window`` slots in the order the run starts
   them; when a compression runs, no item starts until it has finished (as in the run), and it
   lasts its calls' critical path (its calls' total time spread over the calls it may run at once,
-  at least its longest call);
+  at least its longest run of calls that each waited for the one before: merges, then rewrites,
+  then reviews);
 - batched bound: per batch, the slowest item's path; plus each compression.
 
 Before each timed run, as `ted distill` does before its loop, the endpoints are checked (which makes
@@ -173,6 +174,20 @@ def item_paths(log: list[RequestRecord]) -> dict[str, float]:
     return {item: solve[item] + reflect[item] for item in set(solve) | set(reflect)}
 
 
+def chain(calls: list[RequestRecord]) -> float:
+    """The longest run of calls each sent after the one before it answered, in requested latency.
+
+    A compression asks in rounds (merges, then rewrites; reviews after pruning), each waiting for the
+    one before: the calls of a round overlap, those of the next start after they end.
+    """
+    ordered = sorted(calls, key=lambda r: r.start)
+    longest: list[float] = []
+    for n, call in enumerate(ordered):
+        before = [longest[m] for m in range(n) if ordered[m].end <= call.start]
+        longest.append((call.latency or 0.0) + max(before, default=0.0))
+    return max(longest, default=0.0)
+
+
 def compressions(
     log: list[RequestRecord],
     windows: list[list[float]],
@@ -185,8 +200,9 @@ def compressions(
     found = []
     for n, report in enumerate(reports):
         start, end = windows[n] if n < len(windows) else (math.inf, math.inf)
-        mine = [r.latency or 0.0 for r in calls if start - 0.05 <= r.start <= end]
-        path = max([max(mine), sum(mine) / min(COMPRESS_CONCURRENCY, len(mine))]) if mine else 0.0
+        mine = [r for r in calls if start - 0.05 <= r.start <= end]
+        seconds = [r.latency or 0.0 for r in mine]
+        path = max([chain(mine), sum(seconds) / min(COMPRESS_CONCURRENCY, len(mine))]) if mine else 0.0
         step = report["step"]
         found.append((progress[step - 1]["items_done"] if 0 < step <= len(progress) else total, path))
     return found

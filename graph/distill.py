@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from functools import partial
 from typing import Any, Literal
 
 from langgraph.config import get_config
@@ -147,7 +148,7 @@ def _next_batch(state: DistillState, started: int, running: int) -> int:
     return min(s for s in starts if s > started)
 
 
-def _prime(flight: Flight, state: DistillState) -> None:
+def _prime(flight: Flight, state: DistillState, context: Context) -> None:
     """Start the units the checkpoint lists in flight (a resume) and set up the stream's feed."""
     if flight.primed:
         return
@@ -164,6 +165,24 @@ def _prime(flight: Flight, state: DistillState) -> None:
             freed=state.get("finished", 0),
             next=state.get("started", 0),
         )
+        flight.feed.settle = partial(_due_at, flight.feed, context)
+
+
+async def _due_at(feed: Feed, context: Context, point: int) -> bool:
+    """Whether the loop will find compression due at the point of ``point`` finished units.
+
+    As `_points` decides, from the count the loop recorded at its last step; the library may still
+    grow past its cap before the loop looks, and then the loop compresses (and pauses the feed) itself.
+    """
+    since = feed.since + point - feed.marked
+    if context.compress_every > 0 and since >= context.compress_every:
+        return True
+    return await (await open_library(context)).count() > context.library_cap
+
+
+def _marked(progress: list[BatchProgress]) -> int:
+    """The finished count of the last point of the learning curve (0 before the first)."""
+    return progress[-1]["items_done"] if progress else 0
 
 
 async def _points(
@@ -227,9 +246,9 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
     started = state.get("started", 0)
     try:
         with flight.attach():
-            _prime(flight, state)
+            _prime(flight, state, runtime.context)
             if flight.feed is not None:
-                flight.feed.release(state.get("finished", 0))
+                flight.feed.note(_marked(state.get("progress", [])), state.get("items_since_compress", 0))
                 flight.fill()
             else:
                 stop = _next_batch(state, started, len(state.get("running", [])))
@@ -245,9 +264,11 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
             finished = state.get("finished", 0) + len(outputs)
             # Units not recorded yet: in flight, or finished since `collect` (the next step records them).
             points, since, due = await _points(state, runtime.context, results, finished, len(flight.tasks))
-            if not due and flight.feed is not None:
+            if due and flight.feed is not None:
+                flight.feed.paused = True  # until compression has run
+            elif flight.feed is not None:
                 # Start the next items now, so that they run while this step is checkpointed.
-                flight.feed.release(finished)
+                flight.feed.note(_marked([*state.get("progress", []), *points]), since)
                 flight.fill()
             elif not due:
                 stop = _next_batch(state, started, len(flight.tasks))

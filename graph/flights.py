@@ -37,6 +37,7 @@ from langgraph.graph.state import CompiledStateGraph
 from ted.graph.context import Context
 from ted.graph.item_graph import build_item_graph
 from ted.graph.state import ItemOutput
+from ted.memory.errors import LibraryError
 
 T = TypeVar("T")
 Writer = Callable[[Any], None]
@@ -63,8 +64,9 @@ class Feed:
 
     The loop records finished items in steps of its own; a new item starts the moment one finishes,
     without waiting for the loop's next step. A finish that completes a point of the learning curve
-    (every ``every`` units) holds the feed until the loop has looked at that point: compression may
-    be due, and then no item starts until it has run.
+    (every ``every`` units) holds the feed: compression may be due, and then no item starts until it
+    has run. ``settle`` finds out at once whether it is; a point found not due lets the feed go on,
+    and any other waits for the loop to look at it (and to compress).
     """
 
     unit: Callable[[int], tuple[str, dict[str, Any]]]
@@ -77,11 +79,25 @@ class Feed:
     next: int
     """Position of the next unit to start."""
     held_at: int | None = None
-    """The finished count whose point holds the feed, until the loop has recorded that many."""
+    """The finished count whose point holds the feed, until settled or taken by the loop."""
+    settle: Callable[[int], Awaitable[bool]] | None = None
+    """Whether compression is due at the point of a finished count (None: the loop decides)."""
+    paused: bool = False
+    """Set while the loop compresses (or is about to): nothing starts, whatever the points."""
+    marked: int = 0
+    """The finished count of the loop's last point."""
+    since: int = 0
+    """Units finished since the loop last compressed, as of its last point."""
 
-    def release(self, recorded: int) -> None:
-        """The loop recorded ``recorded`` units and found no compression due: go on."""
-        if self.held_at is not None and recorded >= self.held_at:
+    def note(self, marked: int, since: int) -> None:
+        """The loop found no compression due at its points: go on.
+
+        ``marked`` is the finished count of its last point, ``since`` the units of those finished
+        since it last compressed.
+        """
+        self.paused = False
+        self.marked, self.since = marked, since
+        if self.held_at is not None and marked >= self.held_at:
             self.held_at = None
 
 
@@ -108,6 +124,8 @@ class Flight:
     """Nodes of the loop running now; items start only while one is."""
     watch: asyncio.TimerHandle | None = None
     detached_at: float = 0.0
+    settling: set[asyncio.Future[None]] = field(default_factory=set)
+    """Checks of points in progress (`Feed.settle`)."""
 
     @contextmanager
     def attach(self) -> Iterator[Flight]:
@@ -153,14 +171,30 @@ class Flight:
         if feed is not None:
             feed.freed += 1
             if feed.freed % feed.every == 0 or feed.freed >= feed.total:
-                feed.held_at = feed.freed if feed.held_at is None else feed.held_at
+                if feed.held_at is None:
+                    feed.held_at = feed.freed
+                    if feed.settle is not None and feed.freed < feed.total:
+                        check = asyncio.ensure_future(self._settle(feed, feed.freed))
+                        self.settling.add(check)
+                        check.add_done_callback(self.settling.discard)
             else:
                 self.fill()
+
+    async def _settle(self, feed: Feed, point: int) -> None:
+        """Let the feed go on at once if compression is not due at ``point``."""
+        assert feed.settle is not None
+        try:
+            due = await feed.settle(point)
+        except LibraryError:
+            return  # the loop's own look at the point decides, and reports what failed
+        if not due and self.feed is feed and feed.held_at == point and not feed.paused:
+            feed.held_at = None
+            self.fill()
 
     def fill(self) -> None:
         """Start units of the feed until the window is full (unless a point holds it)."""
         feed = self.feed
-        if feed is None or feed.held_at is not None:
+        if feed is None or feed.held_at is not None or feed.paused:
             return
         if not self.attached and asyncio.get_running_loop().time() - self.detached_at > STARTS_DETACHED_S:
             return  # no step of the loop for a while: nobody would record what starts now
@@ -243,6 +277,8 @@ class Flight:
     async def cancel(self) -> None:
         """Stop every item in flight; each keeps its checkpoints for a later resume."""
         self.feed = None  # a cancelled task must not start another
+        for check in list(self.settling):
+            check.cancel()
         if self.watch is not None:
             self.watch.cancel()
             self.watch = None

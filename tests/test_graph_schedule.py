@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,9 +39,19 @@ def _most_at_once(spans: dict[str, tuple[float, float]]) -> int:
 
 
 async def _run(
-    tmp_path: Path, schedule: str, window: int | None
+    tmp_path: Path, schedule: str, window: int | None, compressing: list[list[float]] | None = None
 ) -> tuple[list[str], dict[str, tuple[float, float]], dict]:
+    """Distil 12 items; ``compressing`` receives the [start, end] of each compression between items."""
     items = generate(tmp_path / "data", n=12, seed=3)
+
+    def on_event(namespace: tuple[str, ...], node: str, update: Any) -> None:
+        if compressing is None or namespace or not isinstance(update, dict):
+            return
+        if node == "distill_items" and update.get("compress_due"):
+            compressing.append([time.time(), math.inf])
+        elif node == "compress_between_items" and compressing:
+            compressing[-1][1] = time.time()
+
     config = SimConfig(seed=1, latency=UniformLatency(low=0.02, high=0.4))
     with SimServer(World.from_items(items), config=config) as sim:
         context = Context(
@@ -59,6 +72,7 @@ async def _run(
                 batch_size=4,
                 window=window,
                 schedule=schedule,  # type: ignore[arg-type]
+                on_event=on_event,
             )
         finally:
             close_libraries()
@@ -67,7 +81,8 @@ async def _run(
 
 
 async def test_stream_keeps_the_window_full_across_batches(tmp_path: Path) -> None:
-    order, spans, output = await _run(tmp_path, "stream", 3)
+    compressing: list[list[float]] = []
+    order, spans, output = await _run(tmp_path, "stream", 3, compressing)
     assert len(output["results"]) == 12 and not output["errors"]
     assert _most_at_once(spans) == 3, "at most the window in flight, and the window was used"
     first_four = max(spans[item][1] for item in order[:4])
@@ -76,6 +91,11 @@ async def test_stream_keeps_the_window_full_across_batches(tmp_path: Path) -> No
     assert [c["step"] for c in output["compressions"]] == [1, 2, 3], (
         "compressed every 4 items, and at the end"
     )
+    assert len(compressing) == 2 and all(math.isfinite(end) for _, end in compressing)
+    for start, end in compressing:
+        assert not [item for item, (first, _) in spans.items() if start < first < end], (
+            "an item started while the library was being compressed"
+        )
 
 
 async def test_batches_wait_for_their_slowest_item(tmp_path: Path) -> None:
