@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from ted.runs.results import CategoryResult, Comparison, ConditionResult
@@ -19,19 +20,24 @@ if TYPE_CHECKING:
     from ted.runs.answers import Answer, Condition
 
 
-def item_scores(answers: Sequence[Answer]) -> dict[str, float]:
-    """Each item's share of right answers over its graded repeats (items never graded are left out)."""
+def item_shares(answers: Sequence[Answer]) -> dict[str, Fraction]:
+    """Each item's share of right answers over its graded repeats, as a fraction (never graded: left out)."""
     outcomes: dict[str, list[bool]] = defaultdict(list)
     for answer in answers:
         if answer["error"] is None:
             outcomes[answer["item_id"]].append(answer["correct"])
-    return {item_id: sum(values) / len(values) for item_id, values in outcomes.items()}
+    return {item_id: Fraction(sum(values), len(values)) for item_id, values in outcomes.items()}
+
+
+def item_scores(answers: Sequence[Answer]) -> dict[str, float]:
+    """Each item's share of right answers over its graded repeats (items never graded are left out)."""
+    return {item_id: float(share) for item_id, share in item_shares(answers).items()}
 
 
 def _condition(answers: Sequence[Answer], condition: str, seed: int) -> ConditionResult | None:
     mine = [a for a in answers if a["condition"] == condition]
-    scores = item_scores(mine)
-    if not scores:
+    shares = item_shares(mine)
+    if not shares:
         return None
     per_repeat = []
     for repeat in sorted({a["repeat"] for a in mine}):
@@ -39,9 +45,13 @@ def _condition(answers: Sequence[Answer], condition: str, seed: int) -> Conditio
         if graded:
             per_repeat.append(sum(graded) / len(graded))
     graded_count = sum(a["error"] is None for a in mine)
+    accuracy = bootstrap_interval([float(share) for share in shares.values()], seed=seed)
+    # Shares such as 1/3 and 2/3 added up as floats can end an ulp below the same mean counted exactly,
+    # and so below the accuracy of every repeat when the repeats all scored the same.
+    exact = sum(shares.values(), Fraction(0)) / len(shares)
     return ConditionResult(
         condition=condition,
-        accuracy=bootstrap_interval(list(scores.values()), seed=seed),
+        accuracy=accuracy.model_copy(update={"estimate": float(exact)}),
         answers=len(mine),
         graded=graded_count,
         failed=len(mine) - graded_count,

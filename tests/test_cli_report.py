@@ -6,6 +6,7 @@ The charts themselves are tested in ``test_cli_plots.py``.
 from __future__ import annotations
 
 import io
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -268,3 +269,14 @@ def test_answers_carry_guesses_and_timeouts_from_the_grader() -> None:
     }
     answer = _answer(item, "baseline", 0, {"trajectories": [trajectory], "injected": []})
     assert (answer["guessed"], answer["timed_out"]) == (True, False)
+
+
+def test_accuracy_over_repeats_is_counted_exactly() -> None:
+    # Every repeat gets 18 of 36 right, so accuracy is exactly 0.5; the items' shares (thirds) added as
+    # floats come to 0.4999999999999998 for this draw.
+    draw = random.Random(1)
+    right = [set(draw.sample(range(36), 18)) for _ in range(3)]
+    records = [_record(i, "library", i in right[repeat], repeat) for i in range(36) for repeat in range(3)]
+    (library,) = analyse(records, ("library",))[0]
+    assert library.repeats.min == library.repeats.max == 0.5
+    assert library.accuracy.estimate == 0.5
