@@ -59,6 +59,7 @@ from ted.graph.models import chat_model, model_spec
 from ted.graph.prompting import compress_messages
 from ted.graph.state import CompressionReport, ErrorRecord, Usage
 from ted.memory import Experience, ExperienceStore, Status, apply_plan, plan_compression
+from ted.memory.compression import CompressionPlan
 from ted.memory.editor import LabelBook
 from ted.memory.errors import ToolInputError, UnknownLabel
 from ted.memory.models import harm_record, shows_harm
@@ -209,6 +210,18 @@ class _Session:
         return decided if merge else "none"
 
 
+async def _plan(store: ExperienceStore, context: Context) -> CompressionPlan:
+    """The deterministic plan of a compression, with the context's thresholds and cap."""
+    return await plan_compression(
+        store,
+        merge_threshold=context.merge_threshold,
+        min_evidence=context.prune_min_evidence,
+        max_utility=context.prune_max_utility,
+        cap=context.library_cap,
+        max_words=context.max_words,
+    )
+
+
 async def _still_active(store: ExperienceStore, ids: Sequence[str]) -> list[Experience]:
     experiences = [await store.get(i) for i in ids]
     return [e for e in experiences if e.status == Status.ACTIVE]
@@ -229,14 +242,7 @@ async def compress_library(
         the compress model, and the failures recorded instead of stopping.
     """
     store = await open_library(context)
-    options: dict[str, Any] = {
-        "merge_threshold": context.merge_threshold,
-        "min_evidence": context.prune_min_evidence,
-        "max_utility": context.prune_max_utility,
-        "cap": context.library_cap,
-        "max_words": context.max_words,
-    }
-    plan = await plan_compression(store, **options)
+    plan = await _plan(store, context)
     session = _Session(context, store, op_prefix, step)
     limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -278,7 +284,7 @@ async def compress_library(
     for experience_id, version in versions.items():
         rewritten += (await store.get(experience_id)).version > version
 
-    upkeep = await plan_compression(store, **options)
+    upkeep = await _plan(store, context)
     await apply_plan(
         store, upkeep.model_copy(update={"clusters": []}), op_prefix=f"{op_prefix}upkeep/", step=step
     )
@@ -323,14 +329,7 @@ async def preview_merges(context: Context) -> tuple[list[MergeDecision], list[Us
     candidate group; nothing is applied (no merge, no keep-apart record, no journal entry).
     """
     store = await open_library(context)
-    plan = await plan_compression(
-        store,
-        merge_threshold=context.merge_threshold,
-        min_evidence=context.prune_min_evidence,
-        max_utility=context.prune_max_utility,
-        cap=context.library_cap,
-        max_words=context.max_words,
-    )
+    plan = await _plan(store, context)
     session = _Session(context, store, "preview/", "preview")
     limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -359,14 +358,7 @@ async def preview_reviews(context: Context) -> tuple[list[ReviewDecision], list[
     those of the plan `compress_library` starts from (before any merge); nothing is applied.
     """
     store = await open_library(context)
-    plan = await plan_compression(
-        store,
-        merge_threshold=context.merge_threshold,
-        min_evidence=context.prune_min_evidence,
-        max_utility=context.prune_max_utility,
-        cap=context.library_cap,
-        max_words=context.max_words,
-    )
+    plan = await _plan(store, context)
     review = await _still_active(store, plan.review)
     session = _Session(context, store, "preview/", "preview")
     limit = asyncio.Semaphore(CONCURRENCY)

@@ -174,10 +174,14 @@ async def _due_at(feed: Feed, context: Context, point: int) -> bool:
     As `_points` decides, from the count the loop recorded at its last step; the library may still
     grow past its cap before the loop looks, and then the loop compresses (and pauses the feed) itself.
     """
-    since = feed.since + point - feed.marked
-    if context.compress_every > 0 and since >= context.compress_every:
-        return True
-    return await (await open_library(context)).count() > context.library_cap
+    size = await (await open_library(context)).count()
+    return _compression_due(feed.since + point - feed.marked, size, context)
+
+
+def _compression_due(since: int, size: int, context: Context) -> bool:
+    """Whether a point calls for compression: ``since`` units since the last one, or over the cap."""
+    scheduled = context.compress_every > 0 and since >= context.compress_every
+    return scheduled or size > context.library_cap
 
 
 def _marked(progress: list[BatchProgress]) -> int:
@@ -218,8 +222,7 @@ async def _points(
             )
         )
         since += mark - previous
-        scheduled = context.compress_every > 0 and since >= context.compress_every
-        due = due or ((scheduled or size > context.library_cap) and mark < total)
+        due = due or (_compression_due(since, size, context) and mark < total)
         previous = mark
     return points, since, due
 
