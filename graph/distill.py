@@ -260,6 +260,9 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
             if not flight.tasks:
                 raise RuntimeError(f"run {run_id} has no item in flight and {started} of its items started")
             upcoming = flight.feed.next if flight.feed is not None else started
+            # Once the items just started have sent their first calls: embedding is CPU work, and on
+            # the way of those items it delayed every one of them.
+            await flight.until(lambda: bool(flight.finished) or not flight.starting, runtime.stream_writer)
             await _prefetch(state, runtime.context, upcoming, _window(state))
             await flight.until(lambda: bool(flight.finished), runtime.stream_writer)
             outputs = flight.collect()

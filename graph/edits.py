@@ -11,7 +11,7 @@ outcome; in ``tools`` mode the model reads it as the tool's result in its next r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -78,6 +78,17 @@ def plan_operations(operations: Sequence[Operation]) -> list[PlannedOperation]:
     ]
 
 
+def _parsed(parsers: Iterable[Callable[[], ToolRequest]]) -> list[ToolRequest]:
+    """The requests that parse; `_apply` reports the others, in their turn."""
+    requests = []
+    for parse in parsers:
+        try:
+            requests.append(parse())
+        except ToolInputError:
+            continue
+    return requests
+
+
 async def _apply(editor: LibraryEditor, call_id: str, parse: Callable[[], ToolRequest]) -> Outcome:
     try:
         if not call_id:
@@ -98,6 +109,7 @@ async def apply_tool_calls(
     editor: LibraryEditor, calls: Sequence[ToolCall], allowed: Sequence[type[ToolRequest]]
 ) -> list[Outcome]:
     """Carry out tool calls in order, each under its call id."""
+    editor.prepare(_parsed(partial(parse_request, call["name"], call["args"], allowed) for call in calls))
     return [
         await _apply(editor, call["id"] or "", partial(parse_request, call["name"], call["args"], allowed))
         for call in calls
@@ -108,6 +120,7 @@ async def apply_planned(
     editor: LibraryEditor, planned: Sequence[PlannedOperation], allowed: Sequence[type[ToolRequest]]
 ) -> list[Outcome]:
     """Carry out planned JSON operations in order, each under its planned id."""
+    editor.prepare(_parsed(partial(_planned_request, step["operation"], allowed) for step in planned))
     return [
         await _apply(editor, step["id"], partial(_planned_request, step["operation"], allowed))
         for step in planned

@@ -13,7 +13,8 @@ from the run, epoch, item and tool call, so a step that runs again changes the l
 An item's steps are passed on to the loop's stream as custom events (``{"item", "node", "update"}``),
 written by whichever loop node is running: LangGraph's stream writer belongs to the node that holds it.
 
-Items start while a node of the loop is running (attached), or in the moment between two of its steps
+Items start a few at a time (each once another has sent its first model calls), while a node of
+the loop is running (attached), or in the moment between two of its steps
 (``STARTS_DETACHED_S``, the time a checkpoint write takes), never later. A run that ends or fails lands its
 flight (`land`, `land_run`); a flight that no node of its run has attached for ``ABANDONED_AFTER_S``
 (the run was cancelled between two steps, or its consumer went away) is landed too. Landing cancels
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.constants import CONF, CONFIG_KEY_CHECKPOINTER
 from langgraph.graph.state import CompiledStateGraph
 
@@ -126,6 +128,8 @@ class Flight:
     detached_at: float = 0.0
     settling: set[asyncio.Future[None]] = field(default_factory=set)
     """Checks of points in progress (`Feed.settle`)."""
+    starting: set[int] = field(default_factory=set)
+    """Positions of tasks not past retrieval yet: their first model calls are still to be sent."""
 
     @contextmanager
     def attach(self) -> Iterator[Flight]:
@@ -157,8 +161,10 @@ class Flight:
         task = asyncio.create_task(self._run(position, key, payload), context=contextvars.Context())
         task.add_done_callback(lambda _: self._done(position))
         self.tasks[position] = task
+        self.starting.add(position)
 
     def _done(self, position: int) -> None:
+        self.starting.discard(position)
         self.finished.append(position)
         self.wake.set()
         self._free(position)
@@ -199,7 +205,13 @@ class Flight:
         if not self.attached and asyncio.get_running_loop().time() - self.detached_at > STARTS_DETACHED_S:
             return  # no step of the loop for a while: nobody would record what starts now
         running = len(self.tasks) - len(self.freed)
-        while running < feed.window and feed.next < feed.total:
+        # A few at a time: a start is mostly event-loop work (the graph's first steps, checkpoints,
+        # building N + 1 requests), and a whole window started at once took turns phase by phase, so
+        # that every item reached its first model call as late as the last one. Started a few at a
+        # time, each gets there in turn; and a slow retrieval (a remote index) holds back at most
+        # a quarter of the window.
+        starting = max(2, feed.window // 4)
+        while running < feed.window and feed.next < feed.total and len(self.starting) < starting:
             key, payload = feed.unit(feed.next)
             self.start(feed.next, key, payload)
             feed.next += 1
@@ -209,7 +221,11 @@ class Flight:
         given: dict[str, Any] | None = payload
         thread = {"thread_id": f"{self.thread}/{key}"} if self.thread is not None else {}
         config = RunnableConfig(recursion_limit=ITEM_RECURSION_LIMIT, configurable=thread)
-        if self.thread is not None:
+        checkpointer = self.graph.checkpointer
+        # A unit that never ran has no checkpoint: one read tells, before the full state is worked out.
+        if isinstance(checkpointer, BaseCheckpointSaver) and await checkpointer.aget_tuple(config):
+            self.starting.discard(position)  # a resumed item: retrieved before, if it got that far
+            self.fill()
             saved = await self.graph.aget_state(config)
             if saved.values and not (saved.next or saved.tasks):
                 return _output(saved.values)  # finished before the process stopped
@@ -228,6 +244,9 @@ class Flight:
             else:
                 for node, update in chunk.items():
                     self.events.append({"item": key, "node": node, "update": update})
+                    if node == "retrieve" and position in self.starting:
+                        self.starting.discard(position)  # its first model calls go out now
+                        self.fill()
                     if isinstance(update, dict) and "reflection" in update:
                         self._free(position)  # no model call follows
                 self.wake.set()
@@ -289,6 +308,7 @@ class Flight:
         self.tasks.clear()
         self.finished.clear()
         self.freed.clear()
+        self.starting.clear()
 
 
 # Tasks belong to the event loop that runs them, so flights are kept per loop.

@@ -185,6 +185,24 @@ class LibraryEditor:
 
     # -- requests ------------------------------------------------------------------------------
 
+    def prepare(self, requests: Sequence[ToolRequest]) -> None:
+        """Start embedding the texts ``requests`` would write, before any of them is applied.
+
+        A model's edits are applied one after another, each after a few lookups; embedding all of
+        their texts at once, now, takes the embedding model off the way of each. Texts that would be
+        refused are left for `perform` to refuse.
+        """
+        texts = []
+        for request in requests:
+            if isinstance(request, AddOp | UpdateOp | MergeOp):
+                try:
+                    texts.append(
+                        screen_text(request.text, max_words=self.max_words, forbidden=self.forbidden)
+                    )
+                except TextRefused:
+                    continue
+        self.store.prefetch(texts)
+
     async def perform(self, request: ToolRequest, *, op_id: str) -> str:
         """Carry out one request of a model: a search, or an operation applied as ``op_prefix + op_id``.
 

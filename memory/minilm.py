@@ -11,6 +11,7 @@ same (within 1e-7, checked by the tests). torch loads with the model, on first u
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import importlib
 import os
@@ -219,6 +220,10 @@ def load_model() -> Any:
             finally:
                 if bars:
                     transformers_logging.enable_progress_bar()
+            # torch and transformers leave some 400,000 objects that live as long as the process. Each
+            # full collection walked them all again, a pause of about 0.4 s for every coroutine of
+            # the event loop in the middle of a run; frozen, the collector leaves them alone.
+            gc.freeze()
         return _model
 
 

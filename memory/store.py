@@ -29,6 +29,7 @@ import time
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -97,6 +98,18 @@ def _index_failure(exc: BaseException) -> bool:
     return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
+@dataclass
+class _QueuedWrite:
+    """An operation waiting to be applied by whichever writer holds the write lock."""
+
+    op_id: str
+    kind: str
+    change: Callable[[Transaction], list[Experience]]
+    results: list[Experience] = field(default_factory=list)
+    error: BaseException | None = None
+    done: bool = False
+
+
 def _new_id() -> str:
     return str(uuid.uuid4())
 
@@ -121,6 +134,9 @@ class ExperienceStore:
         self._db = library.database
         self._index = library.index
         self._lock = _write_lock(self.path)
+        # Writes waiting for the lock; the writer that takes it applies them all (`_write`).
+        self._queue: list[_QueuedWrite] = []
+        self._queue_guard = threading.Lock()
         self._version = 0
         self.index_rebuilt: str | None = None
         # Recently embedded texts: a duplicate check embeds a text that `add` embeds again right after.
@@ -130,6 +146,8 @@ class ExperienceStore:
         # Whether this store has seen an active experience: until then a search first checks that
         # there is anything to find, and answers an empty library without embedding its query.
         self._held_any = False
+        # The vector size found to match the library's (0: not checked yet).
+        self._dimensions = 0
 
     @classmethod
     def open(
@@ -355,16 +373,16 @@ class ExperienceStore:
             vector, k=k, tags=tags, exclude_items=exclude_items, candidates=candidates
         )
 
-    def prefetch(self, queries: Iterable[str]) -> None:
-        """Start embedding ``queries`` now; a `search` for one of them soon after finds its vector ready.
+    def prefetch(self, texts: Iterable[str]) -> None:
+        """Start embedding ``texts`` now; a search for one of them, or a write of it, finds it ready.
 
-        For callers that know their next queries: the dataset loop embeds the questions of the items
-        it starts next while the items in flight wait on their models, rather than on the way from an
-        item's start to its first model call. Call it on the event loop the searches will run on.
+        For callers that know what comes next: the dataset loop embeds the questions of the items it
+        starts next while the items in flight wait on their models, and an editor embeds the texts of a
+        model's edits while it looks up what they change. Call it on the event loop that will use them.
         """
-        for query in queries:
-            if query not in self._recent:
-                self._embedding_of(query)
+        for text in texts:
+            if text not in self._recent:
+                self._embedding_of(text)
 
     async def _embed(self, text: str) -> list[float]:
         """The embedding of ``text``, from a small cache of recent texts when possible."""
@@ -577,17 +595,48 @@ class ExperienceStore:
     def _write(
         self, op_id: str, kind: str, change: Callable[[Transaction], list[Experience]]
     ) -> list[Experience]:
+        """Apply one operation and bring the index in line, together with the writes queued beside it.
+
+        Each operation is its own transaction, and the index follows the records under the write lock
+        as before; but whichever writer holds the lock applies every operation queued while it waited,
+        then updates the index once for all of them. When items in flight write at the same moment, one
+        Chroma upsert (a few ms whatever its size) stands for all of their writes.
+        """
+        write = _QueuedWrite(op_id, kind, change)
+        with self._queue_guard:
+            self._queue.append(write)
         with self._lock:
-            results, touched, _ = self._db.apply(op_id, kind, change)
+            if not write.done:
+                with self._queue_guard:
+                    batch, self._queue = self._queue, []
+                self._write_batch(batch)
+        if write.error is not None:
+            raise write.error
+        return write.results
+
+    def _write_batch(self, batch: list[_QueuedWrite]) -> None:
+        touched: list[str] = []
+        try:
+            for write in batch:
+                try:
+                    write.results, ids, _ = self._db.apply(write.op_id, write.kind, write.change)
+                    touched += ids
+                except BaseException as exc:
+                    write.error = exc
             self._saw_version(self._db.version())
             try:
                 self._index.follow(self._db, [*touched, *self._db.pending_index()])
             except Exception as exc:
-                raise LibraryError(
-                    f"operation {op_id} was saved, but the vector index could not follow ({exc}); "
-                    "it is repaired when the library is opened again"
-                ) from exc
-        return results
+                for write in batch:
+                    if write.error is None:
+                        write.error = LibraryError(
+                            f"operation {write.op_id} was saved, but the vector index could not follow "
+                            f"({exc}); it is repaired when the library is opened again"
+                        )
+                        write.error.__cause__ = exc
+        finally:
+            for write in batch:
+                write.done = True
 
     async def _apply(
         self, op_id: str | None, kind: str, change: Callable[[Transaction], list[Experience]]
@@ -657,13 +706,32 @@ class ExperienceStore:
         known = await asyncio.to_thread(self._db.vectors, shas)
         missing = list(dict.fromkeys(t for t, s in zip(texts, shas, strict=True) if s not in known))
         if missing:
-            if all(t in self._recent for t in missing):
-                fresh = to_array([self._recent[t] for t in missing])
-            else:
-                fresh = to_array(await self.embeddings.aembed_documents(missing))
-            await asyncio.to_thread(self._check_dimensions, fresh.shape[1])
+            # Texts embedded lately or on their way (a duplicate check, `prefetch`) are not embedded
+            # again; the rest go to the model together.
+            loop = asyncio.get_running_loop()
+            embedded = {t: self._recent[t] for t in missing if t in self._recent}
+            ahead = {
+                t: pending
+                for t in missing
+                if t not in embedded
+                and (pending := self._embedding.get(t)) is not None
+                and pending.get_loop() is loop
+            }
+            rest = [t for t in missing if t not in embedded and t not in ahead]
+            if rest:
+                embedded.update(zip(rest, await self.embeddings.aembed_documents(rest), strict=True))
+            for text, pending in ahead.items():
+                embedded[text] = await asyncio.shield(pending)
+            fresh = to_array([embedded[t] for t in missing])
+            await self._checked_dimensions(fresh.shape[1])
             known.update({text_sha(t): row.tobytes() for t, row in zip(missing, fresh, strict=True)})
         return known
+
+    async def _checked_dimensions(self, dimensions: int) -> None:
+        """`_check_dimensions`, once per store: a library's dimensions never change once recorded."""
+        if dimensions != self._dimensions:
+            await asyncio.to_thread(self._check_dimensions, dimensions)
+            self._dimensions = dimensions
 
     def _check_dimensions(self, dimensions: int) -> None:
         recorded = self._db.get_meta("dimensions")
@@ -746,7 +814,7 @@ class ExperienceStore:
             by_sha = await self._vectors(cleaned)
         else:
             array = to_array(vectors)
-            await asyncio.to_thread(self._check_dimensions, array.shape[1])
+            await self._checked_dimensions(array.shape[1])
             by_sha = {text_sha(t): row.tobytes() for t, row in zip(cleaned, array, strict=True)}
         origin = provenance or Provenance(origin=Origin.MANUAL)
         experiences = [

@@ -24,7 +24,7 @@ from ted.runs.errors import RunRecordError
 from ted.tasks import Item
 
 if TYPE_CHECKING:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from ted.runs.saver import GroupCommitSaver
 
 CHECKPOINT_FILE = "runs.sqlite"
 
@@ -42,13 +42,14 @@ def checkpoint_path(library: str | Path) -> Path:
 
 
 @asynccontextmanager
-async def _checkpoints(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+async def _checkpoints(path: Path) -> AsyncIterator[GroupCommitSaver]:
     """A checkpointer on ``path`` whose connection is closed with no transaction left open."""
     import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from ted.runs.saver import GroupCommitSaver
 
     conn = await aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT_S)
-    saver = AsyncSqliteSaver(conn)
+    saver = GroupCommitSaver(conn)
     try:
         # WAL with synchronous=NORMAL keeps every committed checkpoint through a crash or kill of the
         # process (only a power loss could cost the last ones) without an fsync per step.
@@ -59,12 +60,13 @@ async def _checkpoints(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
         await asyncio.shield(_close(saver))
 
 
-async def _close(saver: AsyncSqliteSaver) -> None:
+async def _close(saver: GroupCommitSaver) -> None:
     # When one item fails for good, LangGraph cancels the others, and a cancelled subgraph can leave
     # its checkpoint writes running past the end of the stream. Each write holds the saver's lock from
     # its INSERT to its commit, so closing under that lock never falls between the two (which left the
     # connection open with its transaction, and the next run in this process found the file locked);
     # a write cancelled between the two has released the lock, and its transaction is rolled back.
+    await saver.flush()
     async with saver.lock:
         try:
             await saver.conn.rollback()

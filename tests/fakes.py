@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,6 +27,8 @@ class ScriptedChatModel(BaseChatModel):
     script: Script
     tool_names: list[str] = Field(default_factory=list)
     calls: list[dict[str, Any]] = Field(default_factory=list)
+    latency: float = 0.0
+    """Seconds each async call takes, as a real model's do (0: it answers at once)."""
 
     @property
     def _llm_type(self) -> str:
@@ -56,6 +59,8 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if self.latency:
+            await asyncio.sleep(self.latency)
         return self._generate(messages, stop, None, **kwargs)
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:  # type: ignore[override]

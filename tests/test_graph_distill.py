@@ -36,6 +36,10 @@ async def test_distill_runs_epochs_of_batches_and_reports_a_learning_curve(
     fakes: dict[str, ScriptedChatModel], tmp_path: Path
 ) -> None:
     context = Context(library=str(tmp_path / "lib"), embeddings="hash", rollouts=2, compress_every=3)
+    # Calls that take time, as real ones do: the first window's items have all started before any of
+    # them has learned something (answering at once, the last could start after the first learned).
+    for model in fakes.values():
+        model.latency = 0.05
     output = await run_graph(ITEMS, context, run_id="r1", epochs=2, batch_size=3)
 
     assert len(output["results"]) == 12

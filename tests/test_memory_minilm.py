@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 from pathlib import Path
 
@@ -58,6 +59,12 @@ def test_bundled_weights_are_verified_and_vectors_normalised(minilm: MiniLMEmbed
     assert len(vector) == 384
     assert math.isclose(sum(x * x for x in vector), 1.0, rel_tol=1e-4)
     assert minilm.embed_documents([]) == []
+
+
+def test_the_loaded_model_is_left_out_of_full_collections(minilm: MiniLMEmbeddings) -> None:
+    minilm.embed_query("Check the units.")
+    # Frozen with the model: hundreds of thousands of objects a full collection would walk again.
+    assert gc.get_freeze_count() > 100_000
 
 
 async def _library(path: Path, embeddings: MiniLMEmbeddings) -> tuple[ExperienceStore, dict[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_support import run_ted
@@ -84,3 +85,65 @@ async def test_one_library_through_two_spellings_of_its_path(tmp_path: Path) -> 
     finally:
         first.close()
         second.close()
+
+
+async def _queued_behind_the_lock(store: ExperienceStore, writes: list[Any]) -> list[Any]:
+    """Start ``writes`` while the write lock is held, as if another write were in progress."""
+    with store._lock:
+        tasks = [asyncio.ensure_future(write) for write in writes]
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if len(store._queue) == len(writes):
+                break
+        assert len(store._queue) == len(writes)
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_writes_queued_together_are_each_applied_with_one_index_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await ExperienceStore.aopen(tmp_path / "library", embeddings=HashEmbeddings())
+    try:
+        await store.add("A first rule, so that the collection exists.")
+        upserts: list[int] = []
+        upsert = store._index.upsert
+        monkeypatch.setattr(
+            store._index, "upsert", lambda entries: (upserts.append(len(entries)), upsert(entries))
+        )
+        texts = [f"Rule {n}: count the {n} shapes in each row." for n in range(6)]
+        added = await _queued_behind_the_lock(
+            store, [store.add(text, op_id=f"op-{n}") for n, text in enumerate(texts)]
+        )
+        assert [experience.text for experience in added] == texts
+        assert upserts == [6]
+        for text, experience in zip(texts, added, strict=True):
+            found = await store.search(text, k=1)
+            assert found[0].experience.id == experience.id
+            assert (await store.find_operation(f"op-{texts.index(text)}")) is not None
+    finally:
+        store.close()
+
+
+async def test_a_write_that_fails_in_a_queued_batch_fails_alone(tmp_path: Path) -> None:
+    store = await ExperienceStore.aopen(tmp_path / "library", embeddings=HashEmbeddings())
+    try:
+        taken = await store.add("Read the hour hand first.", op_id="taken")
+        outcomes = await _queued_behind_the_lock(
+            store,
+            [
+                store.add("Count each shape once.", op_id="fresh-1"),
+                # The id was used by an add: refused, whatever the rest of the batch does.
+                store.update(taken.id, text="Read the minute hand first.", op_id="taken"),
+                store.add("Check the units before comparing.", op_id="fresh-2"),
+            ],
+        )
+        assert isinstance(outcomes[1], LibraryError)
+        assert "already used" in str(outcomes[1])
+        assert [o.text for o in (outcomes[0], outcomes[2])] == [
+            "Count each shape once.",
+            "Check the units before comparing.",
+        ]
+        assert await store.count() == 3
+        assert (await store.get(taken.id)).text == "Read the hour hand first."
+    finally:
+        store.close()
