@@ -105,11 +105,18 @@ def _planned_request(operation: Mapping[str, Any], allowed: Sequence[type[ToolRe
     return parsed
 
 
+def prepare_tool_calls(
+    editor: LibraryEditor, calls: Sequence[ToolCall], allowed: Sequence[type[ToolRequest]]
+) -> None:
+    """Start embedding the texts ``calls`` would write (`LibraryEditor.prepare`); nothing is applied."""
+    editor.prepare(_parsed(partial(parse_request, call["name"], call["args"], allowed) for call in calls))
+
+
 async def apply_tool_calls(
     editor: LibraryEditor, calls: Sequence[ToolCall], allowed: Sequence[type[ToolRequest]]
 ) -> list[Outcome]:
     """Carry out tool calls in order, each under its call id."""
-    editor.prepare(_parsed(partial(parse_request, call["name"], call["args"], allowed) for call in calls))
+    prepare_tool_calls(editor, calls, allowed)
     return [
         await _apply(editor, call["id"] or "", partial(parse_request, call["name"], call["args"], allowed))
         for call in calls

@@ -53,7 +53,9 @@ class RequestRecord(BaseModel):
     )
     stream: bool = False
     latency: float | None = Field(
-        default=None, description="Seconds the completion was held to simulate the model's latency."
+        default=None,
+        description="The model's simulated latency: the answer went out this many seconds after the request "
+        "arrived (the simulator's own work included).",
     )
     simulated: Literal[True] = True
 

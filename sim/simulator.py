@@ -18,6 +18,7 @@ import json
 import math
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,7 +122,8 @@ class Simulator:
 
         Args:
             raw: The request body.
-            record: Filled in with what the request log keeps (model, role, kind, tokens, fault ...).
+            record: Filled in with what the request log keeps (model, role, kind, tokens, fault ...);
+                its ``start`` is when the request arrived, from which the latency runs.
             wait: Sleeps for the simulated latency or a timeout's hold (returns early when the server stops).
         """
         try:
@@ -175,12 +177,16 @@ class Simulator:
             )
         tokens = record["completion_tokens"] = sum(completion_tokens(reply) for reply in replies)
         latency = record["latency"] = config.latency.sample(self._draws.rng(key, occurrence, "latency"))
-        wait(latency)
         completion_id = f"chatcmpl-sim-{key[:12]}-{occurrence}"
         usage = wire.usage(record["prompt_tokens"], tokens)
         if request.stream:
             events = wire.chunks(
                 completion_id, request.model, replies, usage if request.include_usage else None
             )
-            return Outcome(200, events=list(events))
-        return Outcome(200, wire.dump(wire.completion(completion_id, request.model, replies, usage)))
+            outcome = Outcome(200, events=list(events))
+        else:
+            outcome = Outcome(200, wire.dump(wire.completion(completion_id, request.model, replies, usage)))
+        # The answer is due `latency` seconds after the request arrived: the simulator's own work (reading
+        # the request, writing the answer) falls within the model's time, as a real server's does.
+        wait(max(0.0, record["start"] + latency - time.time()))
+        return outcome

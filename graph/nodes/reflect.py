@@ -23,6 +23,7 @@ from ted.graph.edits import (
     apply_planned,
     apply_tool_calls,
     plan_operations,
+    prepare_tool_calls,
     succeeded,
     tool_names,
 )
@@ -90,6 +91,9 @@ async def _tools_round(state: ItemState, context: Context, spec: ModelSpec, roun
     }
     if not reply.message.tool_calls:  # the teacher is done
         update["reflection"] = Reflection(mode="tools", operations=state.get("applied", []))
+    else:
+        # The texts of its edits start embedding now, while this step is saved and `apply_tools` starts.
+        prepare_tool_calls(await item_editor(state, context), reply.message.tool_calls, REFLECT_TOOLS)
     return update
 
 
@@ -105,6 +109,7 @@ async def _json_plan(state: ItemState, context: Context, spec: ModelSpec) -> dic
     if answer.operations is None:
         failed = Reflection(mode="failed", operations=[])
         return {"reflection": failed, "errors": answer.errors, "usage": answer.usage}
+    (await item_editor(state, context)).prepare(answer.operations)  # as for tool calls
     return {
         "planned": plan_operations(answer.operations),
         "reflect_mode": "json",
