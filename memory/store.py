@@ -597,10 +597,10 @@ class ExperienceStore:
     ) -> list[Experience]:
         """Apply one operation and bring the index in line, together with the writes queued beside it.
 
-        Each operation is its own transaction, and the index follows the records under the write lock
-        as before; but whichever writer holds the lock applies every operation queued while it waited,
-        then updates the index once for all of them. When items in flight write at the same moment, one
-        Chroma upsert (a few ms whatever its size) stands for all of their writes.
+        Each operation is its own transaction, and the index follows the records under the write lock;
+        whichever writer holds the lock applies every operation queued while it waited, then updates
+        the index once for all of them. When items in flight write at the same moment, one Chroma upsert
+        (a few ms whatever its size) stands for all of their writes.
         """
         write = _QueuedWrite(op_id, kind, change)
         with self._queue_guard:
@@ -634,6 +634,11 @@ class ExperienceStore:
                             f"({exc}); it is repaired when the library is opened again"
                         )
                         write.error.__cause__ = exc
+        except BaseException as exc:
+            # Nothing is known of the writes of this batch: each of them fails with what went wrong.
+            for write in batch:
+                write.error = write.error or exc
+            raise
         finally:
             for write in batch:
                 write.done = True

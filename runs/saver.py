@@ -3,13 +3,13 @@
 A run keeps several items in flight, each a graph of its own that saves every step before the next
 one starts. LangGraph's `AsyncSqliteSaver` sends each write through its one connection thread as a
 cursor, a statement, a commit and a close, one after another under its lock: when several items
-reach a step at once (they all start, or their calls all answer), the last one's write waited for
+reach a step at once (they all start, or their calls all answer), the last one's write waits for
 every write queued before it, and its next model call with it.
 
-`GroupCommitSaver` queues the rows of each write and commits everything queued in one transaction,
-a single trip to the connection's thread for all the writes that arrived while the previous commit
-ran. Each write still returns only once its transaction has committed, so what a step saved
-survives a crash exactly as before. Reads, and the tables, are `AsyncSqliteSaver`'s own.
+`GroupCommitSaver` queues the rows of each write and commits everything queued in one transaction:
+a statement per kind of row and a commit, for all the writes that arrived while the previous commit
+ran. Each write returns only once its transaction has committed, so what a step saved survives a
+crash as with upstream's saver. Reads, and the tables, are `AsyncSqliteSaver`'s own.
 """
 
 from __future__ import annotations
