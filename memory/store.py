@@ -713,15 +713,8 @@ class ExperienceStore:
         if missing:
             # Texts embedded lately or on their way (a duplicate check, `prefetch`) are not embedded
             # again; the rest go to the model together.
-            loop = asyncio.get_running_loop()
             embedded = {t: self._recent[t] for t in missing if t in self._recent}
-            ahead = {
-                t: pending
-                for t in missing
-                if t not in embedded
-                and (pending := self._embedding.get(t)) is not None
-                and pending.get_loop() is loop
-            }
+            ahead = {t: self._embedding_of(t) for t in missing if t not in embedded and t in self._embedding}
             rest = [t for t in missing if t not in embedded and t not in ahead]
             if rest:
                 embedded.update(zip(rest, await self.embeddings.aembed_documents(rest), strict=True))
