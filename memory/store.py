@@ -6,9 +6,11 @@ the call changes nothing and returns the recorded result; that is how a resumed 
 an operation. Every text an operation would store is screened first (`ted.memory.screening`): a
 refused text changes nothing, is recorded (see `refusals`) and raises `TextRefused`; an import leaves
 out only the refused experiences. Changes are atomic (one SQLite transaction, a compare-and-set even
-across processes) and safe under many concurrent coroutines and threads; the vector index follows each
-commit and is repaired on open if a crash left it behind; an embedded index found damaged (on open,
-or when a search fails) is moved aside and rebuilt from the journal, with a warning on the
+across processes) and safe under many concurrent coroutines and threads. The vector index takes in the
+committed changes when it is next read (a search, a compression's neighbour lists) or when the store
+closes, so that a write never waits on it and a burst of writes costs one index update; changes a
+crash left out of it are taken in when the library is opened again. An embedded index found damaged
+(on open, or when a search fails) is moved aside and rebuilt from the journal, with a warning on the
 ``ted.memory`` logger. `backup` copies the journal into ``backups/`` (see `ted.memory.backups`). An
 embedded Chroma index belongs to one process at a time: processes that share a library should use a
 Chroma server. All methods that touch disk, Chroma or a model run in worker threads and never block
@@ -32,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -209,9 +211,23 @@ class ExperienceStore:
         )
 
     def close(self) -> None:
-        """Release the Chroma client and the database connection."""
-        self._index.close()
-        self._db.close()
+        """Index the changes still pending, then release the Chroma client and the database connection.
+
+        When the index cannot take them in now, they stay pending in the journal, and the next open
+        of the library indexes them.
+        """
+        try:
+            with self._lock:
+                self._catch_up()
+        except Exception as exc:
+            logger.warning(
+                "library %s: the vector index is left behind the journal until it is opened again (%s)",
+                self.path,
+                exc,
+            )
+        finally:
+            self._index.close()
+            self._db.close()
 
     def __enter__(self) -> ExperienceStore:
         return self
@@ -438,7 +454,7 @@ class ExperienceStore:
             # fails in Chroma ("Nothing found on disk"), and the index must not move mid-query.
             with self._lock:
                 try:
-                    hits = self._use_index(partial(self._index.query, vector, n, where), locked=True)[0]
+                    hits = self._use_index(partial(self._query, vector, n, where), locked=True)[0]
                 except LibraryError:
                     raise
                 except Exception as exc:
@@ -454,6 +470,16 @@ class ExperienceStore:
             if len(results) >= k or len(hits) < n:
                 return results[:k]
             n *= 4
+
+    def _query(self, vector: Vectors, n: int, where: dict[str, Any] | None) -> list[list[tuple[str, float]]]:
+        self._catch_up()
+        return self._index.query(vector, n, where)
+
+    def _catch_up(self) -> None:
+        """Index the changes committed since the index last took them in (with the write lock held)."""
+        pending = self._db.pending_index()
+        if pending:
+            self._index.follow(self._db, pending)
 
     async def active_vectors(self) -> tuple[list[str], Vectors]:
         """Ids and vectors (an (n, d) float32 array) of every active experience, ordered by id."""
@@ -471,9 +497,13 @@ class ExperienceStore:
         indexed (see `VectorIndex.neighbour_lists`): this is how near-duplicates are found without
         comparing all pairs.
         """
-        return await asyncio.to_thread(
-            self._use_index, lambda: self._index.neighbour_lists(self._db, ids, vectors, k), locked=False
-        )
+
+        def lists() -> list[list[tuple[str, float]]]:
+            with self._lock:
+                self._catch_up()
+            return self._index.neighbour_lists(self._db, ids, vectors, k)
+
+        return await asyncio.to_thread(self._use_index, lists, locked=False)
 
     async def backup(self, *, keep: int = backups.KEPT) -> Backup | None:
         """Copy the journal to ``backups/`` with SQLite's online backup, keeping the newest ``keep`` copies.
@@ -595,12 +625,13 @@ class ExperienceStore:
     def _write(
         self, op_id: str, kind: str, change: Callable[[Transaction], list[Experience]]
     ) -> list[Experience]:
-        """Apply one operation and bring the index in line, together with the writes queued beside it.
+        """Apply one operation, together with the writes queued beside it.
 
-        Each operation is its own transaction, and the index follows the records under the write lock;
-        whichever writer holds the lock applies every operation queued while it waited, then updates
-        the index once for all of them. When items in flight write at the same moment, one Chroma upsert
-        (a few ms whatever its size) stands for all of their writes.
+        Each operation is its own transaction, which records the experiences it changed as pending for
+        the index; whichever writer holds the write lock applies every operation queued while it
+        waited. The index takes the changes in at its next read (`_catch_up`): a Chroma upsert costs a
+        few ms of CPU whatever its size, with the GIL held, so it is made once for a burst of writes
+        and not on the way of the writers, whose next model calls go out first.
         """
         write = _QueuedWrite(op_id, kind, change)
         with self._queue_guard:
@@ -615,25 +646,13 @@ class ExperienceStore:
         return write.results
 
     def _write_batch(self, batch: list[_QueuedWrite]) -> None:
-        touched: list[str] = []
         try:
             for write in batch:
                 try:
-                    write.results, ids, _ = self._db.apply(write.op_id, write.kind, write.change)
-                    touched += ids
+                    write.results, _, _ = self._db.apply(write.op_id, write.kind, write.change)
                 except BaseException as exc:
                     write.error = exc
             self._saw_version(self._db.version())
-            try:
-                self._index.follow(self._db, [*touched, *self._db.pending_index()])
-            except Exception as exc:
-                for write in batch:
-                    if write.error is None:
-                        write.error = LibraryError(
-                            f"operation {write.op_id} was saved, but the vector index could not follow "
-                            f"({exc}); it is repaired when the library is opened again"
-                        )
-                        write.error.__cause__ = exc
         except BaseException as exc:
             # Nothing is known of the writes of this batch: each of them fails with what went wrong.
             for write in batch:

@@ -142,6 +142,7 @@ async def test_a_search_that_keeps_failing_is_recorded_against_its_answer(
     from ted.memory.index import QUERY_ATTEMPTS, VectorIndex
 
     await _learn(context, ["elsewhere"])
+    await (await open_library(context)).search("shapes", k=1)  # the index takes in what was learned
     queries: list[int] = []
 
     def broken(*args: object, **kwargs: object) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from cli_support import run_ted
 import ted.memory.index
 from ted.memory import ExperienceStore, LibraryError
 from ted.memory.embeddings import HashEmbeddings
+from ted.memory.library import JOURNAL_NAME
 
 pytestmark = [pytest.mark.slow]
 
@@ -99,12 +102,13 @@ async def _queued_behind_the_lock(store: ExperienceStore, writes: list[Any]) -> 
     return await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def test_writes_queued_together_are_each_applied_with_one_index_update(
+async def test_queued_writes_are_each_applied_and_indexed_together_at_the_next_search(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = await ExperienceStore.aopen(tmp_path / "library", embeddings=HashEmbeddings())
     try:
         await store.add("A first rule, so that the collection exists.")
+        await store.search("first rule", k=1)  # indexes it
         upserts: list[int] = []
         upsert = store._index.upsert
         monkeypatch.setattr(
@@ -115,13 +119,31 @@ async def test_writes_queued_together_are_each_applied_with_one_index_update(
             store, [store.add(text, op_id=f"op-{n}") for n, text in enumerate(texts)]
         )
         assert [experience.text for experience in added] == texts
-        assert upserts == [6]
+        assert upserts == []  # the writers did not wait on the index
+        assert sorted(store._db.pending_index()) == sorted(e.id for e in added)
         for text, experience in zip(texts, added, strict=True):
             found = await store.search(text, k=1)
             assert found[0].experience.id == experience.id
             assert (await store.find_operation(f"op-{texts.index(text)}")) is not None
+        assert upserts == [6]  # one upsert, at the first search, for all six
+        assert store._db.pending_index() == []
     finally:
         store.close()
+
+
+async def test_changes_still_pending_are_indexed_when_the_store_closes(tmp_path: Path) -> None:
+    path = tmp_path / "library"
+    store = await ExperienceStore.aopen(path, embeddings=HashEmbeddings())
+    added = await store.add("Count each shape once.")
+    assert store._db.pending_index() == [added.id]
+    store.close()
+    with contextlib.closing(sqlite3.connect(path / JOURNAL_NAME)) as journal:
+        assert journal.execute("SELECT id FROM index_pending").fetchall() == []
+    reopened = await ExperienceStore.aopen(path, embeddings=HashEmbeddings())
+    try:
+        assert reopened._index.count() == 1
+    finally:
+        reopened.close()
 
 
 async def test_a_write_that_fails_in_a_queued_batch_fails_alone(tmp_path: Path) -> None:
