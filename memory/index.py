@@ -359,9 +359,13 @@ class VectorIndex:
             self._link(database, entries, retired)
             database.clear_pending(chunk)
 
+    def follow_pending(self, database: LibraryDatabase) -> None:
+        """Take in the changes the records mark as pending for the index (none: nothing to do)."""
+        self.follow(database, database.pending_index())
+
     def reconcile(self, database: LibraryDatabase) -> None:
         """Catch up with the records after a crash, or on a new Chroma server: pending ids, then any gap."""
-        self.follow(database, database.pending_index())
+        self.follow_pending(database)
         if self.count() != database.count(Status.ACTIVE):
             indexed, wanted = self.all_ids(), database.active_ids()
             self.delete(indexed - wanted)

@@ -218,7 +218,7 @@ class ExperienceStore:
         """
         try:
             with self._lock:
-                self._catch_up()
+                self._index.follow_pending(self._db)
         except Exception as exc:
             logger.warning(
                 "library %s: the vector index is left behind the journal until it is opened again (%s)",
@@ -472,14 +472,8 @@ class ExperienceStore:
             n *= 4
 
     def _query(self, vector: Vectors, n: int, where: dict[str, Any] | None) -> list[list[tuple[str, float]]]:
-        self._catch_up()
+        self._index.follow_pending(self._db)
         return self._index.query(vector, n, where)
-
-    def _catch_up(self) -> None:
-        """Index the changes committed since the index last took them in (with the write lock held)."""
-        pending = self._db.pending_index()
-        if pending:
-            self._index.follow(self._db, pending)
 
     async def active_vectors(self) -> tuple[list[str], Vectors]:
         """Ids and vectors (an (n, d) float32 array) of every active experience, ordered by id."""
@@ -500,7 +494,7 @@ class ExperienceStore:
 
         def lists() -> list[list[tuple[str, float]]]:
             with self._lock:
-                self._catch_up()
+                self._index.follow_pending(self._db)
             return self._index.neighbour_lists(self._db, ids, vectors, k)
 
         return await asyncio.to_thread(self._use_index, lists, locked=False)
@@ -629,9 +623,9 @@ class ExperienceStore:
 
         Each operation is its own transaction, which records the experiences it changed as pending for
         the index; whichever writer holds the write lock applies every operation queued while it
-        waited. The index takes the changes in at its next read (`_catch_up`): a Chroma upsert costs a
-        few ms of CPU whatever its size, with the GIL held, so it is made once for a burst of writes
-        and not on the way of the writers, whose next model calls go out first.
+        waited. The index takes the changes in at its next read (`VectorIndex.follow_pending`): a Chroma
+        upsert costs a few ms of CPU whatever its size, with the GIL held, so it is made once for a
+        burst of writes and not on the way of the writers, whose next model calls go out first.
         """
         write = _QueuedWrite(op_id, kind, change)
         with self._queue_guard:
