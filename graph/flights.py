@@ -37,7 +37,7 @@ from langgraph.constants import CONF, CONFIG_KEY_CHECKPOINTER
 from langgraph.graph.state import CompiledStateGraph
 
 from ted.graph.context import Context
-from ted.graph.item_graph import build_item_graph
+from ted.graph.item_graph import graph as item_graph
 from ted.graph.state import ItemOutput
 from ted.memory.errors import LibraryError
 
@@ -337,7 +337,8 @@ def flight_of(config: RunnableConfig, run_id: str, context: Context) -> Flight:
     prefix, key = _keys(checkpointer, thread, run_id)
     flights = _flights.setdefault(asyncio.get_running_loop(), {})
     if key not in flights:
-        graph = build_item_graph().compile(checkpointer=checkpointer if prefix else None)
+        # The compiled graph with the loop's checkpointer (a copy, as `compile_distill_graph` makes).
+        graph = item_graph.copy({"checkpointer": checkpointer if prefix else None})
         flights[key] = Flight(graph=graph, thread=prefix, context=context, key=key)
     flight = flights[key]
     flight.context = context

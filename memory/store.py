@@ -7,9 +7,10 @@ an operation. Every text an operation would store is screened first (`ted.memory
 refused text changes nothing, is recorded (see `refusals`) and raises `TextRefused`; an import leaves
 out only the refused experiences. Changes are atomic (one SQLite transaction, a compare-and-set even
 across processes) and safe under many concurrent coroutines and threads. The vector index takes in the
-committed changes when it is next read (a search, a compression's neighbour lists) or when the store
-closes, so that a write never waits on it and a burst of writes costs one index update; changes a
-crash left out of it are taken in when the library is opened again. An embedded index found damaged
+committed changes in a worker thread a moment after they were written, or first when it is read (a
+search, a compression's neighbour lists) or when the store closes, so that a write never waits on it
+and a burst of writes costs one index update; changes a crash left out of it are taken in when the
+library is opened again. An embedded index found damaged
 (on open, or when a search fails) is moved aside and rebuilt from the journal, with a warning on the
 ``ted.memory`` logger. `backup` copies the journal into ``backups/`` (see `ted.memory.backups`). An
 embedded Chroma index belongs to one process at a time: processes that share a library should use a
@@ -71,6 +72,11 @@ RECENT_EMBEDDINGS = 1024
 CONFIRM_DAMAGE_SECONDS = 0.5
 """How long to wait before checking a damaged-looking index again, before rebuilding it."""
 
+# A moment after a write, the index takes it in beside the work (unless a read has first): the writer's
+# next model call goes out first, and the next reader, an item starting or a compression, finds the
+# index up to date instead of making its Chroma upsert on its own way.
+INDEX_AFTER_S = 0.05
+
 logger = logging.getLogger("ted.memory")
 T = TypeVar("T")
 
@@ -108,6 +114,8 @@ class _QueuedWrite:
     kind: str
     change: Callable[[Transaction], list[Experience]]
     results: list[Experience] = field(default_factory=list)
+    touched: bool = False
+    """Whether it changed what the index holds."""
     error: BaseException | None = None
     done: bool = False
 
@@ -150,6 +158,11 @@ class ExperienceStore:
         self._held_any = False
         # The vector size found to match the library's (0: not checked yet).
         self._dimensions = 0
+        # The index's catch-up after writes, due (a timer) or running (`_take_in_soon`).
+        self._take_in: asyncio.TimerHandle | None = None
+        self._take_in_loop: asyncio.AbstractEventLoop | None = None
+        self._taking_in: set[asyncio.Future[None]] = set()
+        self._closed = False
 
     @classmethod
     def open(
@@ -218,6 +231,7 @@ class ExperienceStore:
         """
         try:
             with self._lock:
+                self._closed = True  # a catch-up still due finds the store closed and does nothing
                 self._index.follow_pending(self._db)
         except Exception as exc:
             logger.warning(
@@ -618,14 +632,15 @@ class ExperienceStore:
 
     def _write(
         self, op_id: str, kind: str, change: Callable[[Transaction], list[Experience]]
-    ) -> list[Experience]:
+    ) -> _QueuedWrite:
         """Apply one operation, together with the writes queued beside it.
 
         Each operation is its own transaction, which records the experiences it changed as pending for
         the index; whichever writer holds the write lock applies every operation queued while it
-        waited. The index takes the changes in at its next read (`VectorIndex.follow_pending`): a Chroma
-        upsert costs a few ms of CPU whatever its size, with the GIL held, so it is made once for a
-        burst of writes and not on the way of the writers, whose next model calls go out first.
+        waited. The index takes the changes in `INDEX_AFTER_S` later, or at its next read if that comes
+        first (`VectorIndex.follow_pending`): a Chroma upsert costs a few ms of CPU whatever its size,
+        with the GIL held, so it is made once for a burst of writes and not on the way of the writers,
+        whose next model calls go out first.
         """
         write = _QueuedWrite(op_id, kind, change)
         with self._queue_guard:
@@ -637,13 +652,14 @@ class ExperienceStore:
                 self._write_batch(batch)
         if write.error is not None:
             raise write.error
-        return write.results
+        return write
 
     def _write_batch(self, batch: list[_QueuedWrite]) -> None:
         try:
             for write in batch:
                 try:
-                    write.results, _, _ = self._db.apply(write.op_id, write.kind, write.change)
+                    write.results, touched, _ = self._db.apply(write.op_id, write.kind, write.change)
+                    write.touched = bool(touched)
                 except BaseException as exc:
                     write.error = exc
             self._saw_version(self._db.version())
@@ -659,7 +675,37 @@ class ExperienceStore:
     async def _apply(
         self, op_id: str | None, kind: str, change: Callable[[Transaction], list[Experience]]
     ) -> list[Experience]:
-        return await asyncio.to_thread(self._write, op_id or _new_id(), kind, change)
+        write = await asyncio.to_thread(self._write, op_id or _new_id(), kind, change)
+        if write.touched:
+            self._take_in_soon()
+        return write.results
+
+    def _take_in_soon(self) -> None:
+        """Have the index take in the pending changes `INDEX_AFTER_S` from now, in a worker thread.
+
+        Reads take pending changes in first anyway (`_query`); this does it while the items wait on
+        their models. A failure leaves the changes pending for the next read, which reports it.
+        """
+        loop = asyncio.get_running_loop()
+        if self._closed or (self._take_in is not None and self._take_in_loop is loop):
+            return  # one is due already (a timer of a loop that has ended never fires: replace it)
+        self._take_in, self._take_in_loop = loop.call_later(INDEX_AFTER_S, self._start_take_in), loop
+
+    def _start_take_in(self) -> None:
+        self._take_in = None
+        task = asyncio.ensure_future(asyncio.to_thread(self._follow_pending))
+        self._taking_in.add(task)
+        task.add_done_callback(self._taking_in.discard)
+
+    def _follow_pending(self) -> None:
+        try:
+            with self._lock:
+                if not self._closed:
+                    self._index.follow_pending(self._db)
+        except Exception as exc:
+            logger.debug(
+                "library %s: the index takes its pending changes in at the next read (%s)", self.path, exc
+            )
 
     async def _replay(self, op_id: str | None, kind: str) -> list[Experience] | None:
         """The recorded result of operation ``op_id`` if it was applied before, else None."""

@@ -39,3 +39,20 @@ def test_one_node_is_named_compress() -> None:
     loop = set(distill_graph.get_graph().nodes)
     assert "compress_between_items" in loop and "compress" not in loop
     assert "compress" in set(item_graph.get_graph().nodes)
+
+
+def test_each_compiled_loop_has_its_own_checkpointer_and_store() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.store.memory import InMemoryStore
+
+    from ted.graph.distill import compile_distill_graph
+
+    first, second = InMemorySaver(), InMemorySaver()
+    store = InMemoryStore()
+    one = compile_distill_graph(checkpointer=first, store=store)
+    two = compile_distill_graph(checkpointer=second)
+    assert one.checkpointer is first and one.store is store
+    assert two.checkpointer is second and two.store is None
+    # The served graph (compiled without either) is left as it was.
+    assert distill_graph.checkpointer is None and distill_graph.store is None
+    assert one.get_graph().draw_mermaid() == distill_graph.get_graph().draw_mermaid()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+import os
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,14 @@ from memory_fixtures import minilm_fixture  # noqa: F401
 
 from ted.memory import ExperienceStore, plan_compression
 from ted.memory.editor import LibraryEditor
-from ted.memory.minilm import WEIGHTS_SHA256, MiniLMEmbeddings, _model_path, _verify
+from ted.memory.minilm import (
+    WEIGHTS_SHA256,
+    WORKER_NICENESS,
+    MiniLMEmbeddings,
+    _model_path,
+    _verify,
+    _worker,
+)
 from ted.memory.operations import AddOp
 
 pytestmark = [pytest.mark.embeddings, pytest.mark.slow]
@@ -127,6 +137,14 @@ async def test_async_embedding_does_not_block_the_event_loop(minilm: MiniLMEmbed
     await minilm.aembed_documents([f"sentence number {n} about geometry" for n in range(400)])
     task.cancel()
     assert ticks > 10
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread priorities are per thread on Linux only")
+def test_the_encoding_thread_runs_at_a_lower_priority(minilm: MiniLMEmbeddings) -> None:
+    minilm.embed_query("warm up")
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    worker = _worker().submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result()
+    assert worker == min(19, own + WORKER_NICENESS)
 
 
 async def test_concurrent_queries_share_forward_passes(

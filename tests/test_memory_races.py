@@ -13,9 +13,11 @@ import pytest
 from cli_support import run_ted
 
 import ted.memory.index
+import ted.memory.store
 from ted.memory import ExperienceStore, LibraryError
 from ted.memory.embeddings import HashEmbeddings
 from ted.memory.library import JOURNAL_NAME
+from ted.memory.store import INDEX_AFTER_S
 
 pytestmark = [pytest.mark.slow]
 
@@ -105,6 +107,7 @@ async def _queued_behind_the_lock(store: ExperienceStore, writes: list[Any]) -> 
 async def test_queued_writes_are_each_applied_and_indexed_together_at_the_next_search(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(ted.memory.store, "INDEX_AFTER_S", 3600.0)  # a read comes first
     store = await ExperienceStore.aopen(tmp_path / "library", embeddings=HashEmbeddings())
     try:
         await store.add("A first rule, so that the collection exists.")
@@ -131,7 +134,10 @@ async def test_queued_writes_are_each_applied_and_indexed_together_at_the_next_s
         store.close()
 
 
-async def test_changes_still_pending_are_indexed_when_the_store_closes(tmp_path: Path) -> None:
+async def test_changes_still_pending_are_indexed_when_the_store_closes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ted.memory.store, "INDEX_AFTER_S", 3600.0)  # the store closes first
     path = tmp_path / "library"
     store = await ExperienceStore.aopen(path, embeddings=HashEmbeddings())
     added = await store.add("Count each shape once.")
@@ -167,5 +173,41 @@ async def test_a_write_that_fails_in_a_queued_batch_fails_alone(tmp_path: Path) 
         ]
         assert await store.count() == 3
         assert (await store.get(taken.id)).text == "Read the hour hand first."
+    finally:
+        store.close()
+
+
+async def _taken_in(store: ExperienceStore) -> bool:
+    for _ in range(200):
+        await asyncio.sleep(INDEX_AFTER_S)
+        if not store._db.pending_index() and not store._taking_in:
+            return True
+    return False
+
+
+async def test_writes_are_taken_into_the_index_soon_after_without_a_read(tmp_path: Path) -> None:
+    store = await ExperienceStore.aopen(tmp_path / "library", embeddings=HashEmbeddings())
+    try:
+        added = await store.add("Count each shape once.")
+        assert store._db.pending_index() == [added.id]  # the writer did not wait on the index
+        assert await _taken_in(store)
+        assert store._index.count() == 1
+        assert [hit.experience.id for hit in await store.search("count each shape", k=1)] == [added.id]
+    finally:
+        store.close()
+
+
+def test_a_take_in_left_due_by_an_ended_event_loop_does_not_hold_back_the_next(tmp_path: Path) -> None:
+    store = ExperienceStore.open(tmp_path / "library", embeddings=HashEmbeddings())
+    try:
+        first = asyncio.run(store.add("Count each shape once."))  # the loop ends before it is due
+        assert store._db.pending_index() == [first.id]
+
+        async def second() -> bool:
+            await store.add("Read the hour hand first.")
+            return await _taken_in(store)
+
+        assert asyncio.run(second())
+        assert store._index.count() == 2
     finally:
         store.close()
