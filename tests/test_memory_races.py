@@ -211,3 +211,39 @@ def test_a_take_in_left_due_by_an_ended_event_loop_does_not_hold_back_the_next(t
         assert store._index.count() == 2
     finally:
         store.close()
+
+
+async def test_a_take_in_that_fails_leaves_the_changes_pending_for_the_next_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await ExperienceStore.aopen(tmp_path / "library", embeddings=HashEmbeddings())
+    try:
+        follow = store._index.follow_pending
+        failures: list[int] = []
+
+        def unavailable(database: Any) -> None:
+            failures.append(1)
+            raise RuntimeError("the index is unavailable")
+
+        started: list[asyncio.Future[None]] = []
+
+        class Recorded(set[asyncio.Future[None]]):
+            def add(self, task: asyncio.Future[None]) -> None:
+                started.append(task)
+                super().add(task)
+
+        monkeypatch.setattr(store._index, "follow_pending", unavailable)
+        monkeypatch.setattr(store, "_taking_in", Recorded())
+        added = await store.add("Count each shape once.")
+        for _ in range(200):
+            await asyncio.sleep(INDEX_AFTER_S)
+            if started:
+                break
+        await asyncio.gather(*started)  # the take-in ran and raised nothing
+        assert failures
+        assert store._db.pending_index() == [added.id]
+        monkeypatch.setattr(store._index, "follow_pending", follow)
+        assert [hit.experience.id for hit in await store.search("count each shape", k=1)] == [added.id]
+        assert store._db.pending_index() == []
+    finally:
+        store.close()
