@@ -45,8 +45,8 @@ _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
 
-# How much less CPU priority the encoding thread takes than the process (a nice increment).
 WORKER_NICENESS = 10
+"""How much less CPU priority the encoding thread takes than the process (a nice increment)."""
 
 
 def _yield_cpu() -> None:

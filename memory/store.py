@@ -72,10 +72,10 @@ RECENT_EMBEDDINGS = 1024
 CONFIRM_DAMAGE_SECONDS = 0.5
 """How long to wait before checking a damaged-looking index again, before rebuilding it."""
 
-# A moment after a write, the index takes it in beside the work (unless a read has first): the writer's
-# next model call goes out first, and the next reader, an item starting or a compression, finds the
-# index up to date instead of making its Chroma upsert on its own way.
 INDEX_AFTER_S = 0.05
+"""How long after a write the index takes it in, in a worker thread (unless a read has first): the
+writer's next model call goes out first, and the next reader, an item starting or a compression, finds
+the index up to date instead of making the Chroma upsert on its own way."""
 
 logger = logging.getLogger("ted.memory")
 T = TypeVar("T")
