@@ -262,8 +262,13 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
             upcoming = flight.feed.next if flight.feed is not None else started
             # Once the items just started have sent their first calls: embedding is CPU work, and on
             # the way of those items it delayed every one of them.
-            await flight.until(lambda: bool(flight.finished) or not flight.starting, runtime.stream_writer)
+            await flight.until(
+                lambda: bool(flight.finished) or not flight.starts_in_progress, runtime.stream_writer
+            )
             await _prefetch(state, runtime.context, upcoming, _window(state))
+            if not flight.ahead_open:
+                flight.ahead_open = True  # the first items' calls are out: the next may start ahead
+                flight.fill()
             await flight.until(lambda: bool(flight.finished), runtime.stream_writer)
             outputs = flight.collect()
             results = [r for _, output in outputs for r in output["results"]]

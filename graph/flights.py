@@ -13,6 +13,13 @@ from the run, epoch, item and tool call, so a step that runs again changes the l
 An item's steps are passed on to the loop's stream as custom events (``{"item", "node", "update"}``),
 written by whichever loop node is running: LangGraph's stream writer belongs to the node that holds it.
 
+At most ``window`` items call models at once. Up to as many more start ahead while those wait on
+their models: each takes its checkpoint thread, its admission and its images, then waits in its
+``retrieve`` step for a slot (`ted.graph.slots`). When a slot frees, the first waiting item in dataset
+order takes it, searches the library and sends its first model calls, so what it retrieves is what
+every item that freed a slot before it learned, as if it had started then; while a point of the
+learning curve holds the feed, or the loop compresses, no waiting item takes a slot.
+
 Items start a few at a time (each once another has sent its first model calls), while a node of
 the loop is running (attached), or in the moment between two of its steps
 (``STARTS_DETACHED_S``, the time a checkpoint write takes), never later. A run that ends or fails lands its
@@ -38,6 +45,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from ted.graph.context import Context
 from ted.graph.item_graph import graph as item_graph
+from ted.graph.slots import window_slot
 from ted.graph.state import ItemOutput
 from ted.memory.errors import LibraryError
 
@@ -50,6 +58,8 @@ ITEM_RECURSION_LIMIT = 1_000
 # still start then, and no longer after that.
 STARTS_DETACHED_S = 1.0
 ABANDONED_AFTER_S = 30.0
+WAITS_IN = "retrieve"
+"""The node of the item graph that waits for the item's slot itself (`ted.graph.slots`)."""
 
 
 def _output(values: dict[str, Any]) -> ItemOutput:
@@ -131,6 +141,13 @@ class Flight:
     """Checks of points in progress (`Feed.settle`)."""
     starting: set[int] = field(default_factory=set)
     """Positions of tasks not past retrieval yet: their first model calls are still to be sent."""
+    ahead_open: bool = False
+    """Whether units may start ahead of the window; the loop opens the way once its first items have
+    sent their calls, which starts ahead would otherwise delay."""
+    calling: set[int] = field(default_factory=set)
+    """Positions of tasks that hold a slot of the window: they may call models until they free it."""
+    waiting: dict[int, asyncio.Future[None]] = field(default_factory=dict)
+    """Tasks waiting for a slot before their first model call, by position."""
 
     @contextmanager
     def attach(self) -> Iterator[Flight]:
@@ -174,6 +191,7 @@ class Flight:
         if position in self.freed or position not in self.tasks:
             return
         self.freed.add(position)
+        self.calling.discard(position)
         feed = self.feed
         if feed is not None:
             feed.freed += 1
@@ -198,8 +216,46 @@ class Flight:
             feed.held_at = None
             self.fill()
 
+    @property
+    def starts_in_progress(self) -> bool:
+        """Whether a unit is on its way to its first model calls (not waiting for a slot)."""
+        return any(position not in self.waiting for position in self.starting)
+
+    async def _slot(self, position: int) -> None:
+        """Wait until the unit at ``position`` may send model calls: a slot of the window is its."""
+        if position in self.calling:
+            return
+        if self.feed is None:
+            self.calling.add(position)
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiting[position] = waiter
+        self._grant()
+        if not waiter.done():
+            self.fill()  # it waits with its start done: the next start may begin
+        try:
+            await waiter
+        finally:
+            self.waiting.pop(position, None)
+
+    def _grant(self) -> None:
+        """Give free slots to the units waiting, in dataset order (none while a point holds the feed)."""
+        feed = self.feed
+        if feed is None or feed.held_at is not None or feed.paused:
+            return
+        while self.waiting and len(self.calling) < feed.window:
+            position = min(self.waiting)
+            waiter = self.waiting.pop(position)
+            if not waiter.done():
+                self.calling.add(position)
+                waiter.set_result(None)
+
     def fill(self) -> None:
-        """Start units of the feed until the window is full (unless a point holds it)."""
+        """Give free slots to waiting units, then start units of the feed (unless a point holds it).
+
+        Units start until the window is full and, once the loop has opened the way, as many more ahead.
+        """
+        self._grant()
         feed = self.feed
         if feed is None or feed.held_at is not None or feed.paused:
             return
@@ -212,7 +268,13 @@ class Flight:
         # time, each gets there in turn; and a slow retrieval (a remote index) holds back at most
         # a quarter of the window.
         starting = max(2, feed.window // 4)
-        while running < feed.window and feed.next < feed.total and len(self.starting) < starting:
+        # Up to a window's worth start ahead, one at a time while no other start is under way (they
+        # wait on their models then), so that none delays a start that has a slot to go to.
+        while running < 2 * feed.window and feed.next < feed.total:
+            busy = sum(p not in self.waiting for p in self.starting)
+            ahead = running >= feed.window
+            if busy >= (1 if ahead else starting) or (ahead and not self.ahead_open):
+                break
             key, payload = feed.unit(feed.next)
             self.start(feed.next, key, payload)
             feed.next += 1
@@ -223,6 +285,7 @@ class Flight:
         thread = {"thread_id": f"{self.thread}/{key}"} if self.thread is not None else {}
         config = RunnableConfig(recursion_limit=ITEM_RECURSION_LIMIT, configurable=thread)
         checkpointer = self.graph.checkpointer
+        waits_itself = WAITS_IN in self.graph.nodes
         # A unit that never ran has no checkpoint: one read tells, before the full state is worked out.
         if isinstance(checkpointer, BaseCheckpointSaver) and await checkpointer.aget_tuple(config):
             self.starting.discard(position)  # a resumed item: retrieved before, if it got that far
@@ -232,20 +295,24 @@ class Flight:
                 return _output(saved.values)  # finished before the process stopped
             if saved.values:
                 given = None  # continue from its last checkpoint
+            waits_itself = False  # it may be past that node: a slot first
+        if not waits_itself:
+            await self._slot(position)
         values: dict[str, Any] = {}
         # "sync": each step is saved before the next starts, so a kill never loses a finished step.
         durability: Literal["sync"] | None = "sync" if self.thread is not None else None
-        async for mode, chunk in self.graph.astream(
-            given, config, context=self.context, stream_mode=["updates", "values"], durability=durability
-        ):
-            if not isinstance(chunk, dict):
-                continue
-            if mode == "values":
-                values = chunk
-            else:
+        with window_slot(lambda: self._slot(position)):
+            async for mode, chunk in self.graph.astream(
+                given, config, context=self.context, stream_mode=["updates", "values"], durability=durability
+            ):
+                if not isinstance(chunk, dict):
+                    continue
+                if mode == "values":
+                    values = chunk
+                    continue
                 for node, update in chunk.items():
                     self.events.append({"item": key, "node": node, "update": update})
-                    if node == "retrieve" and position in self.starting:
+                    if node == WAITS_IN and position in self.starting:
                         self.starting.discard(position)  # its first model calls go out now
                         self.fill()
                     if isinstance(update, dict) and "reflection" in update:
@@ -310,6 +377,8 @@ class Flight:
         self.finished.clear()
         self.freed.clear()
         self.starting.clear()
+        self.calling.clear()
+        self.waiting.clear()
 
 
 # Tasks belong to the event loop that runs them, so flights are kept per loop.

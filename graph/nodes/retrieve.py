@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from ted.graph.admission import admit_item, image_source
 from ted.graph.context import Context
 from ted.graph.library import open_library
+from ted.graph.slots import wait_for_slot
 from ted.graph.state import ErrorRecord, InjectedExperience, ItemState, SolveState
 from ted.tasks import Item, prepare_image
 
@@ -66,10 +67,14 @@ async def _retrieve(
 
 
 async def retrieve(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Prepare the item's images and inject the experiences most relevant to it."""
+    """Prepare the item's images and inject the experiences most relevant to it (once it has a slot)."""
     item, images = await asyncio.to_thread(
         _admit_and_prepare, state["item"], runtime.context, require_answer=True
     )
+    # In the dataset loop an item is started ahead, and waits here for a slot of the window: what it
+    # retrieves is the library as of the moment it may call its models. Its query is embedded meanwhile.
+    (await open_library(runtime.context)).prefetch([query_text(item)])
+    await wait_for_slot()
     injected, errors = await _retrieve(item, runtime.context, exclude_own=False)
     return {"item": item.model_dump(mode="json"), "images": images, "injected": injected, "errors": errors}
 

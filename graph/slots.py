@@ -1,0 +1,35 @@
+"""Where an item of the dataset loop waits for a slot of its window: after admission, before retrieval.
+
+The loop keeps ``window`` items calling models, and starts the next one ahead of time: its checkpoint
+thread, its admission and its images are ready while the window is full, and it waits in its
+``retrieve`` step for a slot. The search of the library comes after the wait, so the experiences it
+injects are those of every item that freed a slot before it, as if it had started then.
+
+Outside the loop (the graphs served to Studio, a host app, evaluation) there is no window and
+`wait_for_slot` returns at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_slot: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("ted_window_slot", default=None)
+
+
+async def wait_for_slot() -> None:
+    """Wait until the item running in this context may call models (at once outside a window)."""
+    wait = _slot.get()
+    if wait is not None:
+        await wait()
+
+
+@contextmanager
+def window_slot(wait: Callable[[], Awaitable[None]]) -> Iterator[None]:
+    """Run the item graph started inside this block with ``wait`` as the way to its slot."""
+    token = _slot.set(wait)
+    try:
+        yield
+    finally:
+        _slot.reset(token)
