@@ -1,11 +1,12 @@
 """Where an item of the dataset loop waits for a slot of its window: after admission, before retrieval.
 
-The loop keeps ``window`` items calling models, and starts the next one ahead of time: its checkpoint
-thread, its admission and its images are ready while the window is full, and it waits in its
-``retrieve`` step for a slot. The search of the library comes after the wait, so the experiences it
-injects are those of every item that freed a slot before it, as if it had started then.
+The loop keeps ``window`` items calling models, and starts the next ones ahead of time: their
+checkpoint threads, admission and images are ready while the window is full, and each waits in its
+``retrieve`` step for a slot (`ted.graph.flights`). The search of the library comes after the wait, so
+the experiences an item injects are those of every item that freed a slot before it, as if it had
+started then.
 
-Outside the loop (the graphs served to Studio, a host app, evaluation) there is no window and
+Outside the loop (the solve graph, the item graph run on its own, evaluation) there is no window and
 `wait_for_slot` returns at once.
 """
 
