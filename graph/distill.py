@@ -263,7 +263,7 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
             # Once the items just started have sent their first calls: embedding is CPU work, and on
             # the way of those items it delayed every one of them.
             await flight.until(
-                lambda: bool(flight.finished) or not flight.starts_in_progress, runtime.stream_writer
+                lambda: bool(flight.finished) or not flight.starts_under_way, runtime.stream_writer
             )
             await _prefetch(state, runtime.context, upcoming, _window(state))
             if not flight.ahead_open:

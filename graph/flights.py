@@ -217,17 +217,14 @@ class Flight:
             self.fill()
 
     @property
-    def starts_in_progress(self) -> bool:
-        """Whether a unit is on its way to its first model calls (not waiting for a slot)."""
-        return any(position not in self.waiting for position in self.starting)
+    def starts_under_way(self) -> int:
+        """Units on their way to their first model calls (started, not waiting for a slot)."""
+        return sum(position not in self.waiting for position in self.starting)
 
     async def _slot(self, position: int) -> None:
         """Wait until the unit at ``position`` may send model calls: a slot of the window is its."""
-        if position in self.calling:
-            return
-        if self.feed is None:
-            self.calling.add(position)
-            return
+        if position in self.calling or self.feed is None:
+            return  # without a feed (batches), the items of a batch are the window
         waiter = asyncio.get_running_loop().create_future()
         self.waiting[position] = waiter
         self._grant()
@@ -271,9 +268,8 @@ class Flight:
         # Up to a window's worth start ahead, one at a time while no other start is under way (they
         # wait on their models then), so that none delays a start that has a slot to go to.
         while running < 2 * feed.window and feed.next < feed.total:
-            busy = sum(p not in self.waiting for p in self.starting)
             ahead = running >= feed.window
-            if busy >= (1 if ahead else starting) or (ahead and not self.ahead_open):
+            if self.starts_under_way >= (1 if ahead else starting) or (ahead and not self.ahead_open):
                 break
             key, payload = feed.unit(feed.next)
             self.start(feed.next, key, payload)
