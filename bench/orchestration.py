@@ -30,8 +30,13 @@ Each run draws its own latencies (the simulator's draws follow the requests, whi
 timing), so the walls of the two schedules face different calls; ``bounds_on_the_same_calls`` compares
 the two schedules' bounds on the stream run's calls.
 
+A run's ratio moves by a few hundredths from one run to the next on a small machine, so each schedule
+runs ``--repeat`` times (3 by default, the two schedules taking turns, each run against a fresh
+endpoint and library): the figures are those of the run with the median ratio, ``runs`` lists every
+run's, and the speedup compares the median walls. The evaluation follows the first stream run.
+
 Run: python bench/orchestration.py [--items 32] [--rollouts 4] [--batch 8] [--window 8]
-     [--latency 1.0 | lognormal:1.0,0.8 | uniform:0.5,1.5] [--json]
+     [--latency 1.0 | lognormal:1.0,0.8 | uniform:0.5,1.5] [--repeat 3] [--json]
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import heapq
 import json
 import math
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -105,9 +111,13 @@ async def _distil(
     args: argparse.Namespace,
     latency: str,
     schedule: Schedule,
+    repeat: int = 0,
 ) -> dict[str, Any]:
-    """One distillation (and, with ``test``, an evaluation after it) against a fresh endpoint."""
-    name = f"{schedule}-{latency}"
+    """One distillation (and, with ``test``, an evaluation after it) against a fresh endpoint and library.
+
+    ``repeat`` numbers the runs of one schedule and latency, each with a library of its own.
+    """
+    name = f"{schedule}-{latency}-{repeat}"
     log_path = work / f"requests-{name}.jsonl"
     windows: list[list[float]] = []  # [start, end] of each compression, from the loop's steps
 
@@ -265,6 +275,111 @@ def compression_times(run: dict[str, Any], total: int) -> dict[str, float]:
     }
 
 
+def _rounds(calls: list[RequestRecord]) -> list[tuple[float, float, float]]:
+    """(start, end, longest latency) of each run of overlapping calls, in order."""
+    rounds: list[list[float]] = []
+    for call in sorted(calls, key=lambda r: r.start):
+        if rounds and call.start < rounds[-1][1]:
+            rounds[-1][1] = max(rounds[-1][1], call.end)
+            rounds[-1][2] = max(rounds[-1][2], call.latency or 0.0)
+        else:
+            rounds.append([call.start, call.end, call.latency or 0.0])
+    return [(start, end, latency) for start, end, latency in rounds]
+
+
+def critical_chain(run: dict[str, Any]) -> dict[str, Any]:
+    """Where the run's wall time went along its critical chain, from the endpoint's log.
+
+    Walking back from the run's end: the compression that ended it, if any; before a compression or
+    an item's first call, the item whose last call ended last before it (the slot it most likely
+    took), or a compression that ended later than that. Each item on the chain adds its calls'
+    latencies (its slowest solve call, then its reflection calls) and the gaps between them; each
+    compression its rounds of calls and the gaps around them. The parts add up to the wall time.
+    """
+    since, end = run["since"], run["since"] + run["wall"]
+    calls = [r for r in run["log"] if r.path == CHAT and r.start < run["eval"].get("since", math.inf)]
+    items: dict[str, list[RequestRecord]] = defaultdict(list)
+    for record in calls:
+        if record.kind != "compress" and record.item_id is not None:
+            items[record.item_id].append(record)
+    compress_calls = [r for r in calls if r.kind == "compress"]
+    windows = [(start, stop) for start, stop in run["windows"] if math.isfinite(stop)]
+    first = {item: min(r.start for r in records) for item, records in items.items()}
+    last = {item: max(r.end for r in records) for item, records in items.items()}
+    spent: dict[str, float] = defaultdict(float)
+    on_chain = 0
+
+    def compression(start: float, stop: float) -> None:
+        before = start
+        for begun, ended, latency in _rounds([r for r in compress_calls if start <= r.start <= stop]):
+            spent["compression: before and between its rounds of calls"] += begun - before
+            spent["latency"] += latency
+            spent["calls: beyond their latency"] += ended - begun - latency
+            before = ended
+        spent["compression: after its last call"] += stop - before
+
+    def last_before(moment: float) -> str | None:
+        done = [item for item in items if last[item] <= moment]
+        return max(done, key=last.__getitem__) if done else None
+
+    cursor = end
+    if windows and items and windows[-1][0] >= max(last.values()):
+        spent["run end: after the last compression"] += end - windows[-1][1]
+        compression(*windows[-1])
+        cursor = windows[-1][0]
+    item = last_before(cursor)
+    if item is not None:
+        spent["loop: from an item's last answer to a compression or the run's end"] += cursor - last[item]
+    while item is not None:
+        on_chain += 1
+        records = items[item]
+        solve = [r for r in records if r.kind == "solve"]
+        before = first[item]
+        if solve:
+            slowest = max(solve, key=lambda r: r.end)
+            spent["latency"] += slowest.latency or 0.0
+            spent["calls: beyond their latency"] += slowest.end - before - (slowest.latency or 0.0)
+            before = slowest.end
+        reflections = sorted((r for r in records if r.kind != "solve"), key=lambda r: r.start)
+        for n, call in enumerate(reflections):
+            gap = (
+                "items: solve answers to the first reflection call"
+                if n == 0
+                else "items: between reflection calls"
+            )
+            spent[gap] += call.start - before
+            spent["latency"] += call.latency or 0.0
+            spent["calls: beyond their latency"] += call.end - call.start - (call.latency or 0.0)
+            before = call.end
+        start = first[item]
+        previous = last_before(start)
+        ended = [w for w in windows if w[1] <= start]
+        window = max(ended, key=lambda w: w[1]) if ended else None
+        if window is not None and (previous is None or window[1] >= last[previous]):
+            spent["items: from one item's last answer to the next one's first call"] += start - window[1]
+            compression(*window)
+            previous = last_before(window[0])
+            if previous is None:
+                spent["run start: to the first calls"] += window[0] - since
+                break
+            spent["loop: from an item's last answer to a compression or the run's end"] += (
+                window[0] - last[previous]
+            )
+        elif previous is not None:
+            spent["items: from one item's last answer to the next one's first call"] += start - last[previous]
+        else:
+            spent["run start: to the first calls"] += start - since
+        item = previous
+    latency = spent.pop("latency", 0.0)
+    return {
+        "items": on_chain,
+        "latency_s": round(latency, 3),
+        "over_latency_ms": {
+            part: round(1000 * seconds, 1) for part, seconds in sorted(spent.items(), key=lambda kv: -kv[1])
+        },
+    }
+
+
 def per_stage(log: list[RequestRecord], count: int) -> dict[str, dict[str, float]]:
     """LLM calls and tokens per item, by stage (student, teacher, reflect, compress)."""
     stages: dict[str, dict[str, float]] = defaultdict(
@@ -289,6 +404,15 @@ def _figures(wall: float, bound: float) -> dict[str, float]:
         "lower_bound_s": round(bound, 3),
         "ratio": round(wall / bound, 3) if bound else math.nan,
     }
+
+
+def _median_run(
+    runs: list[dict[str, Any]], figures: list[dict[str, float]]
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """The run with the median ratio, and its figures (of two middle runs, the one with the higher ratio)."""
+    order = sorted(range(len(runs)), key=lambda n: figures[n]["ratio"])
+    middle = order[len(order) // 2]
+    return runs[middle], figures[middle]
 
 
 def _ends(run: dict[str, Any]) -> dict[str, float]:
@@ -333,18 +457,27 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
     await get_embeddings(args.embeddings).aembed_query("warm up")
     warm_up = time.perf_counter() - started
+    streams: list[dict[str, Any]] = []
+    batches: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         items = generate(work / "data", n=args.items + args.eval_items, seed=args.seed)
         train, test = items[: args.items], items[args.items :]
-        stream = await _distil(train, test, work, args, args.latency, "stream")
-        batched = await _distil(train, [], work, args, args.latency, "batches")
+        # The schedules take turns, so that a slow spell of the machine does not fall on one of them.
+        for n in range(args.repeat):
+            streams.append(await _distil(train, [] if n else test, work, args, args.latency, "stream", n))
+            batches.append(await _distil(train, [], work, args, args.latency, "batches", n))
         free = await _distil(train, [], work, args, "0", "stream")
-    stream_figures = _figures(stream["wall"], bound_of(stream, train, args, "stream"))
-    batched_figures = _figures(batched["wall"], bound_of(batched, train, args, "batches"))
+    stream_runs = [_figures(run["wall"], bound_of(run, train, args, "stream")) for run in streams]
+    batched_runs = [_figures(run["wall"], bound_of(run, train, args, "batches")) for run in batches]
+    stream, stream_figures = _median_run(streams, stream_runs)
+    batched_figures = _median_run(batches, batched_runs)[1]
     distilling = [
         r for r in stream["log"] if r.path == CHAT and r.start < stream["eval"].get("since", math.inf)
     ]
+    speedup = statistics.median(r["wall_s"] for r in batched_runs) / statistics.median(
+        r["wall_s"] for r in stream_runs
+    )
     return {
         "items": args.items,
         "rollouts": args.rollouts,
@@ -352,9 +485,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "window": args.window,
         "latency": args.latency,
         "embeddings": args.embeddings,
+        "repeat": args.repeat,
         **stream_figures,
-        "batched": batched_figures,
-        "speedup_over_batches": round(batched["wall"] / stream["wall"], 3),
+        "runs": stream_runs,
+        "batched": {**batched_figures, "runs": batched_runs},
+        "speedup_over_batches": round(speedup, 3),
         # Each run draws its own latencies (they follow the requests, which differ with the timing);
         # on the same calls, the schedules' bounds compare the schedules alone.
         "bounds_on_the_same_calls": {
@@ -363,13 +498,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         },
         "compressions": compression_times(stream, args.items),
         "run_ends": _ends(stream),
+        "critical_chain": critical_chain(stream),
         "llm_calls": len(distilling),
-        "evaluation": _evaluation(stream, args.eval_concurrency) if test else None,
+        "evaluation": _evaluation(streams[0], args.eval_concurrency) if test else None,
         "zero_latency_wall_s": round(free["wall"], 3),
         "overhead_per_item_ms": round(1000 * free["wall"] / args.items, 1),
         "per_item_by_stage": per_stage(distilling, args.items),
         "warm_up_s": round(warm_up, 2),
-        "errors": len(stream["output"]["errors"]) + len(batched["output"]["errors"]),
+        "errors": sum(len(run["output"]["errors"]) for run in [*streams, *batches]),
         "simulated": True,
     }
 
@@ -382,11 +518,14 @@ def _print(summary: dict[str, Any]) -> None:
     )
     print(f"  imports and model load     {summary['warm_up_s']:8.2f} s   (once per process, before timing)")
     batched = summary["batched"]
-    print("                               wall      bound    ratio")
-    for name, row in (("stream (window)", summary), ("batches (barriers)", batched)):
+    print(f"{'  median of ' + str(summary['repeat']) + ' runs each':31s}wall      bound    ratio")
+    rows = (("stream", summary), ("batches", batched))
+    for name, row in zip(("stream (window)", "batches (barriers)"), (summary, batched), strict=True):
         print(f"  {name:24s} {row['wall_s']:8.2f} s {row['lower_bound_s']:8.2f} s {row['ratio']:8.3f}")
+    ratios = {name: ", ".join(f"{run['ratio']:.3f}" for run in row["runs"]) for name, row in rows}
+    print(f"  ratios of the runs: stream {ratios['stream']}; batches {ratios['batches']}")
     speedup, calls = summary["speedup_over_batches"], summary["llm_calls"]
-    print(f"  speedup over batches     {speedup:8.3f}   ({calls} LLM calls)")
+    print(f"  speedup over batches     {speedup:8.3f}   (median walls; {calls} LLM calls)")
     same = summary["bounds_on_the_same_calls"]
     print(
         f"  bounds on the same calls {same['stream_s']:8.2f} s (stream) {same['batches_s']:8.2f} s (batches)"
@@ -398,6 +537,13 @@ def _print(summary: dict[str, Any]) -> None:
             f"(ratio {evaluation['ratio']:.3f}; to its calls placed on the slots "
             f"{evaluation['ratio_to_placed_bound']:.3f})"
         )
+    chain = summary["critical_chain"]
+    print(
+        f"  critical chain (stream): {chain['items']} items, {chain['latency_s']:.2f} s of call latency; "
+        "the rest, in ms:"
+    )
+    for part, ms in chain["over_latency_ms"].items():
+        print(f"    {part:70s} {ms:7.1f}")
     print(f"  zero-latency wall time   {summary['zero_latency_wall_s']:8.2f} s")
     print(f"  overhead per item        {summary['overhead_per_item_ms']:8.1f} ms")
     print("  per item, by stage:       calls   prompt tok   completion tok")
@@ -422,8 +568,13 @@ if __name__ == "__main__":
     parser.add_argument("--eval-concurrency", type=int, default=16)
     parser.add_argument("--embeddings", default="minilm", help="minilm (default), hash, ...")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per schedule; the run with the median ratio is reported"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     arguments = parser.parse_args()
+    if arguments.repeat < 1:
+        parser.error("--repeat must be at least 1")
     result = asyncio.run(main(arguments))
     if arguments.json:
         print(json.dumps(result, indent=2))
