@@ -275,6 +275,11 @@ def compression_times(run: dict[str, Any], total: int) -> dict[str, float]:
     }
 
 
+def distillation_calls(run: dict[str, Any]) -> list[RequestRecord]:
+    """The model calls of ``run``'s distillation (those of the evaluation after it left out)."""
+    return [r for r in run["log"] if r.path == CHAT and r.start < run["eval"].get("since", math.inf)]
+
+
 def _rounds(calls: list[RequestRecord]) -> list[tuple[float, float, float]]:
     """(start, end, longest latency) of each run of overlapping calls, in order."""
     rounds: list[list[float]] = []
@@ -297,7 +302,7 @@ def critical_chain(run: dict[str, Any]) -> dict[str, Any]:
     compression its rounds of calls and the gaps around them. The parts add up to the wall time.
     """
     since, end = run["since"], run["since"] + run["wall"]
-    calls = [r for r in run["log"] if r.path == CHAT and r.start < run["eval"].get("since", math.inf)]
+    calls = distillation_calls(run)
     items: dict[str, list[RequestRecord]] = defaultdict(list)
     for record in calls:
         if record.kind != "compress" and record.item_id is not None:
@@ -417,7 +422,7 @@ def _median_run(
 
 def _ends(run: dict[str, Any]) -> dict[str, float]:
     """Seconds from the run's start to its first model call, and from its last model call to its end."""
-    calls = [r for r in run["log"] if r.path == CHAT and r.start < run["eval"].get("since", math.inf)]
+    calls = distillation_calls(run)
     if not calls:
         return {}
     first, last = min(r.start for r in calls), max(r.end for r in calls)
@@ -472,9 +477,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     batched_runs = [_figures(run["wall"], bound_of(run, train, args, "batches")) for run in batches]
     stream, stream_figures = _median_run(streams, stream_runs)
     batched_figures = _median_run(batches, batched_runs)[1]
-    distilling = [
-        r for r in stream["log"] if r.path == CHAT and r.start < stream["eval"].get("since", math.inf)
-    ]
+    distilling = distillation_calls(stream)
     speedup = statistics.median(r["wall_s"] for r in batched_runs) / statistics.median(
         r["wall_s"] for r in stream_runs
     )
@@ -519,11 +522,12 @@ def _print(summary: dict[str, Any]) -> None:
     print(f"  imports and model load     {summary['warm_up_s']:8.2f} s   (once per process, before timing)")
     batched = summary["batched"]
     print(f"{'  median of ' + str(summary['repeat']) + ' runs each':31s}wall      bound    ratio")
-    rows = (("stream", summary), ("batches", batched))
-    for name, row in zip(("stream (window)", "batches (barriers)"), (summary, batched), strict=True):
+    for name, row in (("stream (window)", summary), ("batches (barriers)", batched)):
         print(f"  {name:24s} {row['wall_s']:8.2f} s {row['lower_bound_s']:8.2f} s {row['ratio']:8.3f}")
-    ratios = {name: ", ".join(f"{run['ratio']:.3f}" for run in row["runs"]) for name, row in rows}
-    print(f"  ratios of the runs: stream {ratios['stream']}; batches {ratios['batches']}")
+    stream_ratios, batched_ratios = (
+        ", ".join(f"{r['ratio']:.3f}" for r in row["runs"]) for row in (summary, batched)
+    )
+    print(f"  ratios of the runs: stream {stream_ratios}; batches {batched_ratios}")
     speedup, calls = summary["speedup_over_batches"], summary["llm_calls"]
     print(f"  speedup over batches     {speedup:8.3f}   (median walls; {calls} LLM calls)")
     same = summary["bounds_on_the_same_calls"]
