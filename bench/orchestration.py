@@ -314,12 +314,16 @@ def critical_chain(run: dict[str, Any]) -> dict[str, Any]:
     spent: dict[str, float] = defaultdict(float)
     on_chain = 0
 
+    def waited(begun: float, ended: float, latency: float | None) -> None:
+        """A call (or a round of calls) the chain waited for, from ``begun`` to ``ended``."""
+        spent["latency"] += latency or 0.0
+        spent["calls: beyond their latency"] += ended - begun - (latency or 0.0)
+
     def compression(start: float, stop: float) -> None:
         before = start
         for begun, ended, latency in _rounds([r for r in compress_calls if start <= r.start <= stop]):
             spent["compression: before and between its rounds of calls"] += begun - before
-            spent["latency"] += latency
-            spent["calls: beyond their latency"] += ended - begun - latency
+            waited(begun, ended, latency)
             before = ended
         spent["compression: after its last call"] += stop - before
 
@@ -342,8 +346,7 @@ def critical_chain(run: dict[str, Any]) -> dict[str, Any]:
         before = first[item]
         if solve:
             slowest = max(solve, key=lambda r: r.end)
-            spent["latency"] += slowest.latency or 0.0
-            spent["calls: beyond their latency"] += slowest.end - before - (slowest.latency or 0.0)
+            waited(before, slowest.end, slowest.latency)
             before = slowest.end
         reflections = sorted((r for r in records if r.kind != "solve"), key=lambda r: r.start)
         for n, call in enumerate(reflections):
@@ -353,8 +356,7 @@ def critical_chain(run: dict[str, Any]) -> dict[str, Any]:
                 else "items: between reflection calls"
             )
             spent[gap] += call.start - before
-            spent["latency"] += call.latency or 0.0
-            spent["calls: beyond their latency"] += call.end - call.start - (call.latency or 0.0)
+            waited(call.start, call.end, call.latency)
             before = call.end
         start = first[item]
         previous = last_before(start)
