@@ -41,12 +41,15 @@ _encode_lock = threading.Lock()
 _model: Any = None
 _encoders: dict[int, TracedEncoder] = {}
 _executor: ThreadPoolExecutor | None = None
+_torch_threads: int | None = None  # torch's thread count before any pass changed it
 # Never held for long: async callers take it on the event loop thread.
 _executor_lock = threading.Lock()
 
 
 WORKER_NICENESS = 10
 """How much less CPU priority the encoding thread takes than the process (a nice increment)."""
+BULK_TEXTS = 32
+"""Texts in a forward pass from which it uses all of torch's threads; smaller ones leave a core free."""
 
 
 def _yield_cpu() -> None:
@@ -101,6 +104,15 @@ class TracedEncoder:
         self._batch_size = batch_size
         self._dimensions = int(model[1].embedding_dimension)
         self._module = self._trace(torch, model[0].auto_model.eval())
+        # Small passes (a query, an edit's text, the next items' questions) run while the event loop
+        # is busy. On two cores the pass's second thread then had no core to run on, each of its
+        # parallel regions waited for it, and a pass took several times as long as with one thread;
+        # so they leave a core to the loop. Bulk passes (an import, an index built anew) use all.
+        global _torch_threads
+        if _torch_threads is None:
+            _torch_threads = int(torch.get_num_threads())
+        self._bulk_threads = _torch_threads
+        self._small_threads = max(1, _torch_threads - 1)
 
     def _trace(self, torch: Any, transformer: Any) -> Any:
         class MeanPooled(torch.nn.Module):  # type: ignore[misc]
@@ -142,6 +154,9 @@ class TracedEncoder:
         with self._torch.inference_mode():
             for start in range(0, len(order), self._batch_size):
                 chunk = order[start : start + self._batch_size]
+                threads = self._bulk_threads if len(chunk) >= BULK_TEXTS else self._small_threads
+                if self._torch.get_num_threads() != threads:
+                    self._torch.set_num_threads(threads)
                 vectors = self._module(*self._tokenize([texts[i] for i in chunk]))
                 rows[chunk] = vectors.numpy()
         return rows

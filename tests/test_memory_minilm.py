@@ -9,20 +9,24 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from memory_fixtures import minilm_fixture  # noqa: F401
 
+import ted.memory.minilm as ted_minilm
 from ted.memory import ExperienceStore, plan_compression
 from ted.memory.editor import LibraryEditor
 from ted.memory.minilm import (
+    BULK_TEXTS,
     WEIGHTS_SHA256,
     WORKER_NICENESS,
     MiniLMEmbeddings,
     _model_path,
     _verify,
     _worker,
+    load_encoder,
 )
 from ted.memory.operations import AddOp
 
@@ -145,6 +149,31 @@ def test_the_encoding_thread_runs_at_a_lower_priority(minilm: MiniLMEmbeddings) 
     own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     worker = _worker().submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result()
     assert worker == min(19, own + WORKER_NICENESS)
+
+
+def test_small_passes_leave_a_core_to_the_event_loop(minilm: MiniLMEmbeddings) -> None:
+    import torch
+
+    minilm.embed_query("warm up")
+    encoder = load_encoder(minilm.batch_size)
+    cores = ted_minilm._torch_threads
+    assert cores is not None
+    seen: list[tuple[int, int]] = []
+    module = encoder._module
+
+    def counting(*inputs: Any) -> Any:
+        seen.append((len(inputs[0]), torch.get_num_threads()))
+        return module(*inputs)
+
+    encoder._module = counting
+    try:
+        texts = [f"how many red circles are in picture {n}?" for n in range(BULK_TEXTS)]
+        small = asyncio.run(minilm.aembed_documents(texts[:8]))
+        bulk = asyncio.run(minilm.aembed_documents(texts))
+    finally:
+        encoder._module = module
+    assert seen == [(8, max(1, cores - 1)), (BULK_TEXTS, cores)]
+    assert np.allclose(small, bulk[:8], atol=1e-5), "the thread count leaves the vectors as they were"
 
 
 async def test_concurrent_queries_share_forward_passes(
