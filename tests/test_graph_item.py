@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 from ted.graph import Context, build_item_graph, close_libraries, compile_solve_graph, open_library
 from ted.graph import models as graph_models
 from ted.graph.models import ModelSpec
+from ted.graph.nodes.retrieve import query_text
 from ted.prompts.framing import EXPERIENCE, framed
+from ted.tasks import Item
 
 SKILL = "When counting shapes of one colour, point at each shape once and keep a running tally."
 ITEM = {
@@ -94,6 +96,30 @@ async def test_item_graph_learns_from_mistakes_then_uses_the_experience(
     # All attempts were right, so the teacher was not asked to reflect again.
     reflect_calls = [c for c in fakes["teacher"].calls if "add_experience" in c["tools"]]
     assert len(reflect_calls) == 2
+
+
+async def test_the_question_is_embedded_ahead_only_when_the_library_holds_something(
+    fakes: dict[str, ScriptedChatModel], context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await open_library(context)
+    prefetched: list[str] = []
+    prefetch = store.prefetch
+
+    def recording(texts: Iterable[str]) -> None:
+        texts = list(texts)
+        prefetched.extend(texts)
+        prefetch(texts)
+
+    monkeypatch.setattr(store, "prefetch", recording)
+    graph = build_item_graph().compile()
+    question = query_text(Item.model_validate(ITEM))
+
+    await graph.ainvoke({"item": ITEM, "op_prefix": "run/e0/q1/"}, context=context)
+    assert SKILL in prefetched, "the teacher's edit was embedded ahead"
+    assert question not in prefetched, "an empty library is searched without a vector"
+
+    await graph.ainvoke({"item": ITEM, "op_prefix": "run/e1/q1/"}, context=context)
+    assert prefetched.count(question) == 1
 
 
 async def test_solve_graph_injects_experiences_but_not_ones_learned_from_the_item(

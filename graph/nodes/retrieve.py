@@ -72,8 +72,12 @@ async def retrieve(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any
         _admit_and_prepare, state["item"], runtime.context, require_answer=True
     )
     # In the dataset loop an item is started ahead, and waits here for a slot of the window: what it
-    # retrieves is the library as of the moment it may call its models. Its query is embedded meanwhile.
-    (await open_library(runtime.context)).prefetch([query_text(item)])
+    # retrieves is the library as of the moment it may call its models. Its query is embedded meanwhile,
+    # unless the library is empty: its search then needs no vector, and the first window's queries
+    # took the CPU its items needed to send their first calls.
+    store = await open_library(runtime.context)
+    if store.version > 0:
+        store.prefetch([query_text(item)])
     await wait_for_slot()
     injected, errors = await _retrieve(item, runtime.context, exclude_own=False)
     return {"item": item.model_dump(mode="json"), "images": images, "injected": injected, "errors": errors}
