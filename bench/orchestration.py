@@ -312,6 +312,7 @@ def critical_chain(run: dict[str, Any]) -> dict[str, Any]:
     first = {item: min(r.start for r in records) for item, records in items.items()}
     last = {item: max(r.end for r in records) for item, records in items.items()}
     spent: dict[str, float] = defaultdict(float)
+    loop_gap = "loop: from an item's last answer to a compression or the run's end"
     on_chain = 0
 
     def waited(begun: float, ended: float, latency: float | None) -> None:
@@ -331,14 +332,23 @@ def critical_chain(run: dict[str, Any]) -> dict[str, Any]:
         done = [item for item in items if last[item] <= moment]
         return max(done, key=last.__getitem__) if done else None
 
-    cursor = end
+    def through_compression(start: float, stop: float) -> str | None:
+        """Count a compression on the chain and the wait before it; the item it followed, if any."""
+        compression(start, stop)
+        previous = last_before(start)
+        if previous is None:
+            spent["run start: to the first calls"] += start - since
+        else:
+            spent[loop_gap] += start - last[previous]
+        return previous
+
     if windows and items and windows[-1][0] >= max(last.values()):
         spent["run end: after the last compression"] += end - windows[-1][1]
-        compression(*windows[-1])
-        cursor = windows[-1][0]
-    item = last_before(cursor)
-    if item is not None:
-        spent["loop: from an item's last answer to a compression or the run's end"] += cursor - last[item]
+        item = through_compression(*windows[-1])
+    else:
+        item = last_before(end)
+        if item is not None:
+            spent[loop_gap] += end - last[item]
     while item is not None:
         on_chain += 1
         records = items[item]
@@ -364,14 +374,7 @@ def critical_chain(run: dict[str, Any]) -> dict[str, Any]:
         window = max(ended, key=lambda w: w[1]) if ended else None
         if window is not None and (previous is None or window[1] >= last[previous]):
             spent["items: from one item's last answer to the next one's first call"] += start - window[1]
-            compression(*window)
-            previous = last_before(window[0])
-            if previous is None:
-                spent["run start: to the first calls"] += window[0] - since
-                break
-            spent["loop: from an item's last answer to a compression or the run's end"] += (
-                window[0] - last[previous]
-            )
+            previous = through_compression(*window)
         elif previous is not None:
             spent["items: from one item's last answer to the next one's first call"] += start - last[previous]
         else:
