@@ -259,12 +259,14 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
                 started = stop
             if not flight.tasks:
                 raise RuntimeError(f"run {run_id} has no item in flight and {started} of its items started")
-            upcoming = flight.feed.next if flight.feed is not None else started
             # Once the items just started have sent their first calls: embedding is CPU work, and on
             # the way of those items it delayed every one of them.
             await flight.until(
                 lambda: bool(flight.finished) or not flight.starts_under_way, runtime.stream_writer
             )
+            # Read after the wait: the feed starts a few items at a time, and a first window started
+            # two by two would otherwise have its own questions embedded instead of the next ones.
+            upcoming = flight.feed.next if flight.feed is not None else started
             await _prefetch(state, runtime.context, upcoming, _window(state))
             if not flight.ahead_open:
                 flight.ahead_open = True  # the first items' calls are out: the next may start ahead

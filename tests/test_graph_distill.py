@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import ScriptedChatModel
@@ -11,6 +12,7 @@ from test_graph_item import ITEM, student_script, teacher_script
 
 from ted.graph import Context, close_libraries, open_library
 from ted.graph import models as graph_models
+from ted.memory import ExperienceStore
 from ted.runs.checkpoints import run_graph
 from ted.tasks import Item
 
@@ -65,3 +67,34 @@ async def test_distill_rejects_bad_items(fakes: dict[str, ScriptedChatModel], tm
     duplicate = [ITEMS[0], ITEMS[0]]
     with pytest.raises(ValueError, match="appears twice"):
         await run_graph(duplicate, context, run_id="bad")
+
+
+async def test_items_after_the_first_window_find_their_question_embedded_when_they_search(
+    fakes: dict[str, ScriptedChatModel], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Items start ahead of the window while the first ones are still learning; a library that is empty
+    # then needs no query vector, so the loop embeds their questions for them, and none waits for it.
+    items = [
+        Item.model_validate({**ITEM, "id": f"q{n}", "question": f"{ITEM['question']} (picture {n})"})
+        for n in range(8)
+    ]
+    questions = {item.question + "\n" + "\n".join(item.options or []) for item in items}
+    context = Context(library=str(tmp_path / "lib"), embeddings="hash", rollouts=2, compress_every=100)
+    for model in fakes.values():
+        model.latency = 0.05
+    searched, unready = [], []
+    search = ExperienceStore.search
+
+    async def noting_readiness(self: ExperienceStore, query: str, **kwargs: Any) -> Any:
+        if query in questions and self.version > 0:
+            searched.append(query)
+            if query not in self._recent and query not in self._embedding:
+                unready.append(query)
+        return await search(self, query, **kwargs)
+
+    monkeypatch.setattr(ExperienceStore, "search", noting_readiness)
+    output = await run_graph(items, context, run_id="r1", batch_size=4, window=4)
+
+    assert len(output["results"]) == 8
+    assert len(searched) >= 4, "the items after the first window search a library that holds something"
+    assert unready == [], "a search embedded its question on the way to the item's first call"
