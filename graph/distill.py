@@ -259,15 +259,15 @@ async def distill_items(state: DistillState, runtime: Runtime[Context]) -> dict[
                 started = stop
             if not flight.tasks:
                 raise RuntimeError(f"run {run_id} has no item in flight and {started} of its items started")
-            # Once the items just started have sent their first calls: embedding is CPU work, and on
-            # the way of those items it delayed every one of them.
             await flight.until(
                 lambda: bool(flight.finished) or not flight.starts_under_way, runtime.stream_writer
             )
-            # Read after the wait: the feed starts a few items at a time, and a first window started
-            # two by two would otherwise have its own questions embedded instead of the next ones.
-            upcoming = flight.feed.next if flight.feed is not None else started
-            await _prefetch(state, runtime.context, upcoming, _window(state))
+            if flight.feed is None:
+                # The next batch's questions, once this one's calls are out (embedding is CPU work,
+                # and on their way it delayed every one of them). In the stream schedule an item
+                # started ahead embeds its own while it waits for its slot, one text at a time: a
+                # pass over a window's questions held the model for 100 ms while items needed it.
+                await _prefetch(state, runtime.context, started, _window(state))
             if not flight.ahead_open:
                 flight.ahead_open = True  # the first items' calls are out: the next may start ahead
                 flight.fill()

@@ -13,12 +13,12 @@ from the run, epoch, item and tool call, so a step that runs again changes the l
 An item's steps are passed on to the loop's stream as custom events (``{"item", "node", "update"}``),
 written by whichever loop node is running: LangGraph's stream writer belongs to the node that holds it.
 
-At most ``window`` items call models at once. Up to as many more start ahead while those wait on
-their models: each takes its checkpoint thread, its admission and its images, then waits in its
-``retrieve`` step for a slot (`ted.graph.slots`). When a slot frees, the first waiting item in dataset
-order takes it, searches the library and sends its first model calls, so what it retrieves is what
-every item that freed a slot before it learned, as if it had started then; while a point of the
-learning curve holds the feed, or the loop compresses, no waiting item takes a slot.
+At most ``window`` items call models at once. Up to as many more start ahead while those wait on their
+models: each takes its checkpoint thread, its admission and its images, then embeds its question and
+waits in its ``retrieve`` step for a slot (`ted.graph.slots`). When a slot frees, the first waiting
+item in dataset order takes it, searches the library and sends its first model calls, so what it
+retrieves is what every item that freed a slot before it learned, as if it had started then; while a
+point of the learning curve holds the feed, or the loop compresses, no waiting item takes a slot.
 
 Items start a few at a time (each once another has sent its first model calls), while a node of
 the loop is running (attached), or in the moment between two of its steps
@@ -170,13 +170,16 @@ class Flight:
             del _flights[loop][self.key]
             loop.create_task(self.cancel())
 
-    def start(self, position: int, key: str, payload: dict[str, Any]) -> None:
-        """Run (or resume) the unit at ``position`` of the schedule, unless it is in flight already."""
+    def start(self, position: int, key: str, payload: dict[str, Any], *, ahead: bool = False) -> None:
+        """Run (or resume) the unit at ``position`` of the schedule, unless it is in flight already.
+
+        ``ahead``: the window is full, and the unit will wait for a slot.
+        """
         if position in self.tasks:
             return
         # A fresh context: the item graph must not take the loop node's config (checkpoint namespace,
         # task id) as its parent's, it is a graph of its own.
-        task = asyncio.create_task(self._run(position, key, payload), context=contextvars.Context())
+        task = asyncio.create_task(self._run(position, key, payload, ahead), context=contextvars.Context())
         task.add_done_callback(lambda _: self._done(position))
         self.tasks[position] = task
         self.starting.add(position)
@@ -272,11 +275,11 @@ class Flight:
             if self.starts_under_way >= (1 if ahead else starting) or (ahead and not self.ahead_open):
                 break
             key, payload = feed.unit(feed.next)
-            self.start(feed.next, key, payload)
+            self.start(feed.next, key, payload, ahead=ahead)
             feed.next += 1
             running += 1
 
-    async def _run(self, position: int, key: str, payload: dict[str, Any]) -> ItemOutput:
+    async def _run(self, position: int, key: str, payload: dict[str, Any], ahead: bool) -> ItemOutput:
         given: dict[str, Any] | None = payload
         thread = {"thread_id": f"{self.thread}/{key}"} if self.thread is not None else {}
         config = RunnableConfig(recursion_limit=ITEM_RECURSION_LIMIT, configurable=thread)
@@ -297,7 +300,7 @@ class Flight:
         values: dict[str, Any] = {}
         # "sync": each step is saved before the next starts, so a kill never loses a finished step.
         durability: Literal["sync"] | None = "sync" if self.thread is not None else None
-        with window_slot(lambda: self._slot(position)):
+        with window_slot(lambda: self._slot(position), ahead=ahead):
             async for mode, chunk in self.graph.astream(
                 given, config, context=self.context, stream_mode=["updates", "values"], durability=durability
             ):

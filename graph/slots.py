@@ -1,10 +1,10 @@
 """Where an item of the dataset loop waits for a slot of its window: after admission, before retrieval.
 
 The loop keeps ``window`` items calling models, and starts the next ones ahead of time: their
-checkpoint threads, admission and images are ready while the window is full, and each waits in its
-``retrieve`` step for a slot (`ted.graph.flights`). The search of the library comes after the wait, so
-the experiences an item injects are those of every item that freed a slot before it, as if it had
-started then.
+checkpoint threads, admission, images and question vectors are ready while the window is full, and each
+waits in its ``retrieve`` step for a slot (`ted.graph.flights`). The search of the library comes after
+the wait, so the experiences an item injects are those of every item that freed a slot before it, as if
+it had started then.
 
 Outside the loop (the solve graph, the item graph run on its own, evaluation) there is no window and
 `wait_for_slot` returns at once.
@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _slot: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("ted_window_slot", default=None)
+_ahead: ContextVar[bool] = ContextVar("ted_started_ahead", default=False)
 
 
 async def wait_for_slot() -> None:
@@ -26,11 +27,20 @@ async def wait_for_slot() -> None:
         await wait()
 
 
+def started_ahead() -> bool:
+    """Whether the item running in this context was started ahead of the window (it waits for a slot)."""
+    return _ahead.get()
+
+
 @contextmanager
-def window_slot(wait: Callable[[], Awaitable[None]]) -> Iterator[None]:
-    """Run the item graph started inside this block with ``wait`` as the way to its slot."""
-    token = _slot.set(wait)
+def window_slot(wait: Callable[[], Awaitable[None]], *, ahead: bool = False) -> Iterator[None]:
+    """Run the item graph started inside this block with ``wait`` as the way to its slot.
+
+    ``ahead``: the item was started while the window was full, and will wait for a slot.
+    """
+    token, ahead_token = _slot.set(wait), _ahead.set(ahead)
     try:
         yield
     finally:
+        _ahead.reset(ahead_token)
         _slot.reset(token)

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from ted.graph.admission import admit_item, image_source
 from ted.graph.context import Context
 from ted.graph.library import open_library
-from ted.graph.slots import wait_for_slot
+from ted.graph.slots import started_ahead, wait_for_slot
 from ted.graph.state import ErrorRecord, InjectedExperience, ItemState, SolveState
 from ted.tasks import Item, prepare_image
 
@@ -72,11 +72,11 @@ async def retrieve(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any
         _admit_and_prepare, state["item"], runtime.context, require_answer=True
     )
     # In the dataset loop an item is started ahead, and waits here for a slot of the window: what it
-    # retrieves is the library as of the moment it may call its models. Its query is embedded meanwhile,
-    # unless the library is empty: its search then needs no vector, and the first window's queries
-    # took the CPU its items needed to send their first calls.
+    # retrieves is the library as of the moment it may call its models. Its query is embedded meanwhile.
+    # An item that searches at once an empty library needs no vector: the first window's queries took
+    # the CPU its items needed to send their first calls.
     store = await open_library(runtime.context)
-    if store.version > 0:
+    if store.version > 0 or started_ahead():
         store.prefetch([query_text(item)])
     await wait_for_slot()
     injected, errors = await _retrieve(item, runtime.context, exclude_own=False)
