@@ -300,7 +300,7 @@ class Flight:
         values: dict[str, Any] = {}
         # "sync": each step is saved before the next starts, so a kill never loses a finished step.
         durability: Literal["sync"] | None = "sync" if self.thread is not None else None
-        with window_slot(lambda: self._slot(position), ahead=ahead):
+        with window_slot(lambda: self._slot(position), lambda: self._free(position), ahead=ahead):
             async for mode, chunk in self.graph.astream(
                 given, config, context=self.context, stream_mode=["updates", "values"], durability=durability
             ):
@@ -314,8 +314,6 @@ class Flight:
                     if node == WAITS_IN and position in self.starting:
                         self.starting.discard(position)  # its first model calls go out now
                         self.fill()
-                    if isinstance(update, dict) and "reflection" in update:
-                        self._free(position)  # no model call follows
                 self.wake.set()
         return _output(values)
 

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 
 _slot: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("ted_window_slot", default=None)
 _ahead: ContextVar[bool] = ContextVar("ted_started_ahead", default=False)
+_release: ContextVar[Callable[[], None] | None] = ContextVar("ted_release_slot", default=None)
 
 
 async def wait_for_slot() -> None:
@@ -27,20 +28,35 @@ async def wait_for_slot() -> None:
         await wait()
 
 
+def release_slot() -> None:
+    """The item running in this context calls no model any more: its slot goes to the next one now.
+
+    Called by the step that knows it, before that step is saved: what the item learned is in the
+    library already. Outside a window it does nothing.
+    """
+    release = _release.get()
+    if release is not None:
+        release()
+
+
 def started_ahead() -> bool:
     """Whether the item running in this context was started ahead of the window (it waits for a slot)."""
     return _ahead.get()
 
 
 @contextmanager
-def window_slot(wait: Callable[[], Awaitable[None]], *, ahead: bool = False) -> Iterator[None]:
+def window_slot(
+    wait: Callable[[], Awaitable[None]], release: Callable[[], None], *, ahead: bool = False
+) -> Iterator[None]:
     """Run the item graph started inside this block with ``wait`` as the way to its slot.
 
-    ``ahead``: the item was started while the window was full, and will wait for a slot.
+    ``release`` gives the slot up; ``ahead``: the item was started while the window was full, and
+    will wait for a slot.
     """
-    token, ahead_token = _slot.set(wait), _ahead.set(ahead)
+    tokens = (_slot.set(wait), _release.set(release), _ahead.set(ahead))
     try:
         yield
     finally:
-        _ahead.reset(ahead_token)
-        _slot.reset(token)
+        _ahead.reset(tokens[2])
+        _release.reset(tokens[1])
+        _slot.reset(tokens[0])

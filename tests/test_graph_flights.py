@@ -12,7 +12,7 @@ from typing_extensions import TypedDict
 
 from ted.graph import Context, flights
 from ted.graph.flights import Feed, flight_of
-from ted.graph.slots import wait_for_slot
+from ted.graph.slots import release_slot, wait_for_slot
 
 
 class _State(TypedDict, total=False):
@@ -165,3 +165,32 @@ async def test_a_unit_waiting_for_its_slot_waits_while_the_feed_is_paused() -> N
         await flight.until(lambda: len(flight.finished) == 2, lambda event: None)
     assert ("answered", 0.06) in log.events
     await flights.land(RunnableConfig(), "paused")
+
+
+async def test_a_unit_past_its_last_model_call_gives_its_slot_to_the_next_before_it_ends() -> None:
+    events: list[str] = []
+
+    async def retrieve(state: _State) -> dict[str, Any]:
+        await wait_for_slot()
+        events.append(f"searched {state['seconds']}")
+        return {}
+
+    async def reflect(state: _State) -> dict[str, Any]:
+        await asyncio.sleep(0.01)  # its last model call
+        release_slot()
+        await asyncio.sleep(state["seconds"])  # what is left: saving the step, recording the item
+        events.append(f"ended {state['seconds']}")
+        return {"results": [{"slept": state["seconds"]}]}
+
+    builder = StateGraph(_State)
+    builder.add_node("retrieve", retrieve)
+    builder.add_node("reflect", reflect)
+    builder.add_edge(START, "retrieve")
+    builder.add_edge("retrieve", "reflect")
+    builder.add_edge("reflect", END)
+    flight = _flight("released", [0.2, 0.05], window=1, graph=builder.compile())
+    with flight.attach():
+        flight.fill()
+        await flight.until(lambda: len(flight.finished) == 2, lambda event: None)
+    assert events == ["searched 0.2", "searched 0.05", "ended 0.05", "ended 0.2"]
+    await flights.land(RunnableConfig(), "released")

@@ -32,6 +32,7 @@ from ted.graph.items import admitted
 from ted.graph.json_mode import ask_for_operations, remember_without_tools, uses_json
 from ted.graph.models import ModelSpec, chat_model, model_spec
 from ted.graph.prompting import reflect_messages
+from ted.graph.slots import release_slot
 from ted.graph.state import ItemState, Reflection
 from ted.memory.tools import tool_schemas
 
@@ -60,7 +61,13 @@ def _needs_reflection(state: ItemState, context: Context) -> bool:
 
 async def reflect(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any]:
     """One round of reflection: ask the teacher for library edits, or end the reflection."""
-    context = runtime.context
+    update = await _reflect(state, runtime.context)
+    if "reflection" in update:
+        release_slot()  # no model call follows: the next item need not wait for this step to be saved
+    return update
+
+
+async def _reflect(state: ItemState, context: Context) -> dict[str, Any]:
     rounds = state.get("reflect_rounds", 0)
     if rounds == 0 and not _needs_reflection(state, context):
         return {"reflection": Reflection(mode="skipped", operations=[])}
@@ -135,6 +142,7 @@ async def apply_edits(state: ItemState, runtime: Runtime[Context]) -> dict[str, 
     update |= {"labels": editor.labels.as_mapping(), "applied": applied}
     if mode == "json" or state.get("reflect_rounds", 0) >= context.reflect_max_steps:
         update["reflection"] = Reflection(mode=mode, operations=applied)
+        release_slot()
     return update
 
 
