@@ -12,6 +12,7 @@ from test_graph_item import ITEM, student_script, teacher_script
 
 from ted.graph import Context, close_libraries, open_library
 from ted.graph import models as graph_models
+from ted.graph.nodes.retrieve import query_text
 from ted.memory import ExperienceStore
 from ted.runs.checkpoints import run_graph
 from ted.tasks import Item
@@ -72,13 +73,13 @@ async def test_distill_rejects_bad_items(fakes: dict[str, ScriptedChatModel], tm
 async def test_items_after_the_first_window_find_their_question_embedded_when_they_search(
     fakes: dict[str, ScriptedChatModel], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Items start ahead of the window while the first ones are still learning; a library that is empty
-    # then needs no query vector, so the loop embeds their questions for them, and none waits for it.
+    # Items start ahead of the window while the first ones are still learning, in a library still empty:
+    # each embeds its question while it waits for its slot, and its search, later, finds it ready.
     items = [
         Item.model_validate({**ITEM, "id": f"q{n}", "question": f"{ITEM['question']} (picture {n})"})
         for n in range(8)
     ]
-    questions = {item.question + "\n" + "\n".join(item.options or []) for item in items}
+    questions = {query_text(item) for item in items}
     context = Context(library=str(tmp_path / "lib"), embeddings="hash", rollouts=2, compress_every=100)
     for model in fakes.values():
         model.latency = 0.05

@@ -73,7 +73,7 @@ async def retrieve(state: ItemState, runtime: Runtime[Context]) -> dict[str, Any
     )
     # In the dataset loop an item is started ahead, and waits here for a slot of the window: what it
     # retrieves is the library as of the moment it may call its models. Its query is embedded meanwhile.
-    # An item that searches at once an empty library needs no vector: the first window's queries took
+    # An item that searches an empty library at once needs no vector: the first window's queries took
     # the CPU its items needed to send their first calls.
     store = await open_library(runtime.context)
     if store.version > 0 or started_ahead():
