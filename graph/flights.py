@@ -72,14 +72,15 @@ def _output(values: dict[str, Any]) -> ItemOutput:
 
 @dataclass
 class Feed:
-    """Units a flight starts by itself as others finish (the ``stream`` schedule).
+    """Units a flight starts by itself as others free their slots (the ``stream`` schedule).
 
-    The loop records finished items in steps of its own; a new item starts the moment one finishes
-    (or, when several slots are free, once the items starting before it have sent their first model
-    calls), without waiting for the loop's next step. A finish that completes a point of the learning curve
-    (every ``every`` units) holds the feed: compression may be due, and then no item starts until it
-    has run. ``settle`` finds out at once whether it is; a point found not due lets the feed go on,
-    and any other waits for the loop to look at it (and to compress).
+    The loop records finished items in steps of its own; a new item takes a slot the moment an item frees
+    it, past its last model call (or, when several slots are free, once the items starting before it
+    have sent their first model calls), without waiting for the loop's next step. A freed slot that
+    completes a point of the learning curve (every ``every`` units) holds the feed: compression may be
+    due, and then no item starts until it has run. ``settle`` finds out at once whether it is; a point
+    found not due lets the feed go on, and any other waits for the loop to look at it (and to
+    compress).
     """
 
     unit: Callable[[int], tuple[str, dict[str, Any]]]
