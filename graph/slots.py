@@ -15,17 +15,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
-_slot: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("ted_window_slot", default=None)
-_ahead: ContextVar[bool] = ContextVar("ted_started_ahead", default=False)
-_release: ContextVar[Callable[[], None] | None] = ContextVar("ted_release_slot", default=None)
+
+@dataclass(frozen=True)
+class _Slot:
+    wait: Callable[[], Awaitable[None]]
+    release: Callable[[], None]
+    ahead: bool
+
+
+_slot: ContextVar[_Slot | None] = ContextVar("ted_window_slot", default=None)
 
 
 async def wait_for_slot() -> None:
     """Wait until the item running in this context may call models (at once outside a window)."""
-    wait = _slot.get()
-    if wait is not None:
-        await wait()
+    slot = _slot.get()
+    if slot is not None:
+        await slot.wait()
 
 
 def release_slot() -> None:
@@ -34,14 +41,15 @@ def release_slot() -> None:
     Called by the step that knows it, before that step is saved: what the item learned is in the
     library already. Outside a window it does nothing.
     """
-    release = _release.get()
-    if release is not None:
-        release()
+    slot = _slot.get()
+    if slot is not None:
+        slot.release()
 
 
 def started_ahead() -> bool:
     """Whether the item running in this context was started ahead of the window (it waits for a slot)."""
-    return _ahead.get()
+    slot = _slot.get()
+    return slot is not None and slot.ahead
 
 
 @contextmanager
@@ -53,10 +61,8 @@ def window_slot(
     ``release`` gives the slot up; ``ahead``: the item was started while the window was full, and
     will wait for a slot.
     """
-    tokens = (_slot.set(wait), _release.set(release), _ahead.set(ahead))
+    token = _slot.set(_Slot(wait, release, ahead))
     try:
         yield
     finally:
-        _ahead.reset(tokens[2])
-        _release.reset(tokens[1])
-        _slot.reset(tokens[0])
+        _slot.reset(token)

@@ -78,12 +78,17 @@ def _windowed_graph(log: _Log) -> Any:
         log.events.append(("answered", state["seconds"]))
         return {"results": [{"slept": state["seconds"]}]}
 
+    return _retrieve_then(retrieve, call)
+
+
+def _retrieve_then(retrieve: Any, then: Any) -> Any:
+    """``retrieve`` then ``then``, the shape of the item graph that matters to its slot."""
     builder = StateGraph(_State)
     builder.add_node("retrieve", retrieve)
-    builder.add_node("call", call)
+    builder.add_node("then", then)
     builder.add_edge(START, "retrieve")
-    builder.add_edge("retrieve", "call")
-    builder.add_edge("call", END)
+    builder.add_edge("retrieve", "then")
+    builder.add_edge("then", END)
     return builder.compile()
 
 
@@ -182,13 +187,7 @@ async def test_a_unit_past_its_last_model_call_gives_its_slot_to_the_next_before
         events.append(f"ended {state['seconds']}")
         return {"results": [{"slept": state["seconds"]}]}
 
-    builder = StateGraph(_State)
-    builder.add_node("retrieve", retrieve)
-    builder.add_node("reflect", reflect)
-    builder.add_edge(START, "retrieve")
-    builder.add_edge("retrieve", "reflect")
-    builder.add_edge("reflect", END)
-    flight = _flight("released", [0.2, 0.05], window=1, graph=builder.compile())
+    flight = _flight("released", [0.2, 0.05], window=1, graph=_retrieve_then(retrieve, reflect))
     with flight.attach():
         flight.fill()
         await flight.until(lambda: len(flight.finished) == 2, lambda event: None)
