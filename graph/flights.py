@@ -264,10 +264,10 @@ class Flight:
             return  # no step of the loop for a while: nobody would record what starts now
         running = len(self.tasks) - len(self.freed)
         # A few at a time: a start is mostly event-loop work (the graph's first steps, checkpoints,
-        # building N + 1 requests), and a whole window started at once took turns phase by phase, so
-        # that every item reached its first model call as late as the last one. Started a few at a
-        # time, each gets there in turn; and a slow retrieval (a remote index) holds back at most
-        # a quarter of the window.
+        # building N + 1 requests). A whole window started at once sends its last first calls sooner,
+        # but its items then move in step, and the bursts of work at their answers (solve answers,
+        # library edits) cost about as much again: no better in alternating pairs of runs. Started a
+        # few at a time, a slow retrieval (a remote index) also holds back at most a quarter of it.
         starting = max(2, feed.window // 4)
         # Up to a window's worth start ahead, one at a time while no other start is under way (they
         # wait on their models then), so that none delays a start that has a slot to go to.
