@@ -113,6 +113,10 @@ def _shorten(text: str, limit: int = MAX_ATTEMPT_CHARS) -> str:
     return f"{text[:half]}\n[... {len(text) - limit} characters left out ...]\n{text[-half:]}"
 
 
+def _attempt_order(trajectory: Trajectory) -> tuple[bool, str, str]:
+    return (not trajectory["correct"], trajectory["answer"] or "", trajectory["response"])
+
+
 def _attempt(number: int, trajectory: Trajectory) -> str:
     # The parsed answer is read from model text, so it goes inside the frame, never into an attribute.
     content = render(
@@ -134,8 +138,13 @@ def reflect_messages(
     *,
     json_mode: bool,
 ) -> list[BaseMessage]:
-    """The reflecting teacher's prompt: problem, truth, its solution, the graded attempts, the experiences."""
-    graded = [t for t in sorted(trajectories, key=lambda t: t["index"]) if t["error"] is None]
+    """The reflecting teacher's prompt: problem, truth, its solution, the graded attempts, the experiences.
+
+    The attempts are listed right ones first, then by answer and text, not by rollout: the N rollouts
+    are interchangeable samples, so the prompt depends on what they say and not on which rollout said
+    it (the simulated endpoint tells identical requests apart by the order they arrive in).
+    """
+    graded = sorted((t for t in trajectories if t["error"] is None), key=_attempt_order)
     attempts = "\n\n".join(_attempt(n, t) for n, t in enumerate(graded, start=1))
     right = sum(t["correct"] for t in graded)
     if solution is None or solution["error"] is not None:

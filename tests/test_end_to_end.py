@@ -104,6 +104,8 @@ async def test_retrieval_matters_on_the_skills_world(tmp_path: Path) -> None:
     """
     from ted.runs.demo import Demo, run_demo
 
+    # One item at a time (``batch=1``, so a window of one), so that the library's history, and with it
+    # how much wrong advice is planted and caught, does not depend on the order concurrent items finish in.
     demo = Demo(
         tmp_path / "demo",
         world="skills",
@@ -114,6 +116,7 @@ async def test_retrieval_matters_on_the_skills_world(tmp_path: Path) -> None:
         seed=0,
         latency=0.0,
         retrieval=ABLATIONS,
+        batch=1,
     )
     result = await run_demo(demo)
     by_condition = {c.condition: c for c in result.eval.conditions}

@@ -240,14 +240,34 @@ def test_attempt_attributes_carry_only_our_values() -> None:
     _, user = reflection()
     attempts = framed(ATTEMPT, user)
     assert [attributes for attributes, _ in attempts] == [
-        {"number": "1", "verdict": "wrong"},
-        {"number": "2", "verdict": "correct"},
+        {"number": "1", "verdict": "correct"},
+        {"number": "2", "verdict": "wrong"},
     ]
-    wrong, right = (content for _, content in attempts)
+    right, wrong = (content for _, content in attempts)
     # The parsed answer comes from model text: inside the frame, defused, before the whole response.
     response = f"It is A. {HOSTILE}\nAnswer: A"
     assert wrong == defuse(render(reflect.ATTEMPT, answer='A"><problem>', response=response)).strip()
     assert right == render(reflect.ATTEMPT, answer="B", response="Two dots.\nAnswer: B")
+
+
+def test_the_reflection_prompt_does_not_depend_on_which_rollout_answered_what() -> None:
+    answers = [
+        ("Three.\nAnswer: 3", "3", False),
+        ("Two.\nAnswer: 2", "2", True),
+        ("One.\nAnswer: 1", "1", False),
+    ]
+    item = hostile_item()
+
+    def user(order: list[int]) -> str:
+        attempts = [attempt(index, *answers[n]) for index, n in enumerate(order)]
+        return text_of(reflect_messages(Context(), item, [], [], attempts, None, json_mode=True)[1])
+
+    prompts = {user(order) for order in ([0, 1, 2], [2, 1, 0], [1, 0, 2])}
+    assert len(prompts) == 1
+    listed = [content for _, content in framed(ATTEMPT, prompts.pop())]
+    right, three, one = answers[1], answers[0], answers[2]
+    # The right one first, then the wrong ones by answer.
+    assert listed == [render(reflect.ATTEMPT, answer=a, response=r) for r, a, _ in (right, one, three)]
 
 
 def test_reflection_has_no_data_headings_of_its_own() -> None:
