@@ -18,8 +18,10 @@ os.environ.setdefault("LANGGRAPH_NO_VERSION_CHECK", "1")
 
 # A canary key for the whole session: it is the student's and the teacher's API key wherever a test
 # does not set its own, so it travels to the simulated endpoints as a bearer token; no file that any
-# test writes may contain it (checked when the session ends, in `pytest_sessionfinish`).
-CANARY = f"sk-ted-canary-{secrets.token_hex(12)}"
+# test writes may contain it (checked when the session ends, in `pytest_sessionfinish`). The main
+# process makes it and pytest-xdist's workers inherit it, so that the main process's check covers
+# every worker's files.
+CANARY = os.environ.setdefault("TED_TESTS_CANARY", f"sk-ted-canary-{secrets.token_hex(12)}")
 CANARY_VARIABLES = ("TED_STUDENT_API_KEY", "OPENAI_API_KEY")
 os.environ.update(dict.fromkeys(CANARY_VARIABLES, CANARY))
 
