@@ -265,7 +265,7 @@ def test_the_reflection_prompt_does_not_depend_on_which_rollout_answered_what() 
     prompts = {user(order) for order in ([0, 1, 2], [2, 1, 0], [1, 0, 2])}
     assert len(prompts) == 1
     listed = [content for _, content in framed(ATTEMPT, prompts.pop())]
-    right, three, one = answers[1], answers[0], answers[2]
+    three, right, one = answers
     # The right one first, then the wrong ones by answer.
     assert listed == [render(reflect.ATTEMPT, answer=a, response=r) for r, a, _ in (right, one, three)]
 
