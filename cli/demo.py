@@ -78,7 +78,11 @@ async def _run(demo: Demo) -> DemoResult:
     "--rollouts", type=click.IntRange(min=1), default=4, show_default=True, help="Student attempts per item."
 )
 @click.option(
-    "--batch", type=click.IntRange(min=1), default=8, show_default=True, help="Items distilled at once."
+    "--batch",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Items in flight at once, and per point of the learning curve.",
 )
 @click.option(
     "--epochs", type=click.IntRange(min=1), default=1, show_default=True, help="Passes over the items."

@@ -28,7 +28,8 @@
 experience to review, and neither applies anything: a dry run.
 
 The graphs call `compress_library` from their own nodes: the per-item graph's ``compress`` when an
-item leaves the library over its cap, the dataset loop between batches and when it finishes.
+item leaves the library over its cap, the dataset loop at the points of its learning curve where
+compression is due, and when it finishes.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
 The N student rollouts and the teacher run in parallel (``Send``). Reflection is the teacher acting on
 the library, through tools in a bounded loop or through one JSON answer, with ``apply_tools``
 applying the edits. ``record`` updates the usage statistics; ``compress`` runs only when a standalone
-item leaves the library over its cap (the dataset loop compresses between batches instead).
+item leaves the library over its cap (the dataset loop compresses between items instead, when a point of
+its learning curve finds it due).
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class Demo:
         train: Training puzzles.
         test: Held-out puzzles.
         rollouts: Student attempts per training item.
-        batch: Items distilled at once.
+        batch: Items in flight at once, and per point of the learning curve.
         epochs: Passes over the training items.
         seed: Seed of the puzzles, the split and the simulated models.
         latency: Seconds per simulated call.

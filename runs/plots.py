@@ -49,9 +49,9 @@ class CurvePoint:
     items: int
     """Items distilled so far."""
     accuracy: float | None
-    """Training accuracy of the student's attempts in this batch; None when nothing was graded."""
+    """Training accuracy of the student's attempts since the previous point; None when nothing was graded."""
     library_size: int
-    """Active experiences in the library after the batch."""
+    """Active experiences in the library at this point."""
 
 
 @dataclass
@@ -130,7 +130,7 @@ def learning_curve(points: Sequence[CurvePoint], path: Path, *, title: str, subt
     Points without an accuracy are left out of the accuracy line only; no points give empty axes.
 
     Args:
-        points: The curve, in the order the batches ran.
+        points: The curve, in the order its points were taken.
         path: Where to write the PNG (``WIDTH`` x ``HEIGHT`` pixels).
         title: The chart's title.
         subtitle: A smaller grey line under the title (models, a simulation notice), if any.

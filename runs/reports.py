@@ -68,7 +68,7 @@ def distill_markdown(summary: DistillResult) -> str:
     ]
     settings = table(["Setting", "Value"], [(f"`{k}`", f"`{v}`") for k, v in s.settings.items()])
     curve = table(
-        ["Step", "Epoch", "Items done", "Batch accuracy", "Library size", "Library version"],
+        ["Step", "Epoch", "Items done", "Accuracy in the step", "Library size", "Library version"],
         [
             (
                 p["step"] + 1,

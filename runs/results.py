@@ -115,7 +115,7 @@ class DistillResult(BaseModel):
     teacher_accuracy: float | None
     categories: list[CategoryTraining]
     curve: list[dict[str, Any]] = Field(
-        description="One point per batch: items done, accuracy, library size."
+        description="One point every batch_size items (and at the end): items done, accuracy, library size."
     )
     compressions: list[dict[str, Any]]
     costs: CostReport

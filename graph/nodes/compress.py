@@ -1,6 +1,6 @@
 """Compress: the per-item graph's compression, when an item leaves the library over its cap.
 
-Only standalone item runs take this step (the dataset loop compresses between batches instead); the
+Only standalone item runs take this step (the dataset loop compresses between items instead); the
 procedure itself is `ted.graph.compression.compress_library`.
 """
 
