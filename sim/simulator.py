@@ -135,6 +135,9 @@ class Simulator:
         kind = kind_of(request)
         record.update(model=request.model, role=role_of(request), kind=kind, stream=request.stream)
         record["prompt_tokens"] = prompt_tokens(request, image_tokens=config.image_tokens)
+        # The item is read before any fault is drawn, so that the log tells which item a failed call was for.
+        item = find_item(request, self.world)
+        record["item_id"] = item.id if item is not None else None
         key = request_key(body)
         occurrence = self._draws.occurrence(key)
         fault = record["fault"] = draw_fault(config, self._draws.rng(key, occurrence, "fault"))
@@ -153,8 +156,6 @@ class Simulator:
                 return Outcome(None)
             wait(config.timeout_hold)
             return _error(504, "The simulated upstream timed out.", "server_error", "timeout")
-        item = find_item(request, self.world)
-        record["item_id"] = item.id if item is not None else None
         if item is None and config.strict and kind != "compress":
             message = "No puzzle of the simulated world appears in the request (strict mode)."
             return _error(400, message, "invalid_request_error")

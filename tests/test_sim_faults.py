@@ -180,5 +180,7 @@ def test_fault_rates_mix_and_the_log_names_them(world: World, items: list[Item])
             with suppress(openai.RateLimitError, openai.InternalServerError):
                 student.invoke(render_prompt(items[5]))
         faults = [record.fault for record in server.log]
+        asked_for = {record.item_id for record in server.log}
     assert len(faults) == 40
     assert {"429", "500", "empty", None} == set(faults)
+    assert asked_for == {items[5].id}  # a failed call is logged with the item it was for
