@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -65,9 +65,7 @@ from ted.memory.models import (
     utility,
 )
 from ted.memory.screening import screen_text
-
-RECENT_EMBEDDINGS = 1024
-"""Texts whose embeddings a store keeps at hand."""
+from ted.memory.text_vectors import TextVectors
 
 CONFIRM_DAMAGE_SECONDS = 0.5
 """How long to wait before checking a damaged-looking index again, before rebuilding it."""
@@ -149,10 +147,8 @@ class ExperienceStore:
         self._queue_guard = threading.Lock()
         self._version = 0
         self.index_rebuilt: str | None = None
-        # Recently embedded texts: a duplicate check embeds a text that `add` embeds again right after.
-        self._recent: OrderedDict[str, list[float]] = OrderedDict()
-        # Texts being embedded now (by a search, or ahead of one by `prefetch`), shared by their waiters.
-        self._embedding: dict[str, asyncio.Future[list[float]]] = {}
+        # Recent texts' embeddings, and those on their way (a search, a `prefetch`), shared by their waiters.
+        self._texts = TextVectors(self.embeddings)
         # Whether this store has seen an active experience: until then a search first checks that
         # there is anything to find, and answers an empty library without embedding its query.
         self._held_any = False
@@ -397,7 +393,7 @@ class ExperienceStore:
             if await self.count() == 0:
                 return []
             self._held_any = True
-        vector = to_array([await self._embed(query)])
+        vector = to_array([await self._texts.query(query)])
         tags = normalize_tags(tags) if tags else None
         return await self.search_vectors(
             vector, k=k, tags=tags, exclude_items=exclude_items, candidates=candidates
@@ -410,37 +406,7 @@ class ExperienceStore:
         starts next while the items in flight wait on their models, and an editor embeds the texts of a
         model's edits while it looks up what they change. Call it on the event loop that will use them.
         """
-        for text in texts:
-            if text not in self._recent:
-                self._embedding_of(text)
-
-    async def _embed(self, text: str) -> list[float]:
-        """The embedding of ``text``, from a small cache of recent texts when possible."""
-        if (cached := self._recent.get(text)) is not None:
-            self._recent.move_to_end(text)
-            return cached
-        # Shielded: a cancelled search must not cancel an embedding that others may be waiting for.
-        return await asyncio.shield(self._embedding_of(text))
-
-    def _embedding_of(self, text: str) -> asyncio.Future[list[float]]:
-        """The embedding of ``text`` on its way, started now unless it already is (on this loop)."""
-        pending = self._embedding.get(text)
-        if pending is None or pending.get_loop() is not asyncio.get_running_loop():
-            pending = asyncio.ensure_future(self.embeddings.aembed_query(text))
-            pending.add_done_callback(partial(self._embedded, text))
-            self._embedding[text] = pending
-        return pending
-
-    def _embedded(self, text: str, future: asyncio.Future[list[float]]) -> None:
-        if self._embedding.get(text) is future:
-            del self._embedding[text]
-        # A failure reaches whoever awaits the future; with nobody waiting (a prefetch), it is dropped
-        # here, and a search for the text embeds it again.
-        if future.cancelled() or future.exception() is not None:
-            return
-        self._recent[text] = future.result()
-        if len(self._recent) > RECENT_EMBEDDINGS:
-            self._recent.popitem(last=False)
+        self._texts.prefetch(texts)
 
     async def search_vectors(
         self,
@@ -770,16 +736,8 @@ class ExperienceStore:
         known = await asyncio.to_thread(self._db.vectors, shas)
         missing = list(dict.fromkeys(t for t, s in zip(texts, shas, strict=True) if s not in known))
         if missing:
-            # Texts embedded lately or on their way (a duplicate check, `prefetch`) are not embedded
-            # again; the rest go to the model together.
-            embedded = {t: self._recent[t] for t in missing if t in self._recent}
-            ahead = {t: self._embedding_of(t) for t in missing if t not in embedded and t in self._embedding}
-            rest = [t for t in missing if t not in embedded and t not in ahead]
-            if rest:
-                embedded.update(zip(rest, await self.embeddings.aembed_documents(rest), strict=True))
-            for text, pending in ahead.items():
-                embedded[text] = await asyncio.shield(pending)
-            fresh = to_array([embedded[t] for t in missing])
+            # Texts embedded lately or on their way (a duplicate check, `prefetch`) are not embedded again.
+            fresh = to_array(await self._texts.documents(missing))
             await self._checked_dimensions(fresh.shape[1])
             known.update({text_sha(t): row.tobytes() for t, row in zip(missing, fresh, strict=True)})
         return known

@@ -89,7 +89,7 @@ async def test_items_after_the_first_window_find_their_question_embedded_when_th
     async def noting_readiness(self: ExperienceStore, query: str, **kwargs: Any) -> Any:
         if query in questions and self.version > 0:
             searched.append(query)
-            if query not in self._recent and query not in self._embedding:
+            if not self._texts.at_hand(query):
                 unready.append(query)
         return await search(self, query, **kwargs)
 
