@@ -129,7 +129,6 @@ class ExperienceStore:
         path: The library folder.
         embedding_model: The name of the embedding model every vector was made with.
         student_model: The student model the library is for, if recorded.
-        embeddings: The embeddings that embed new texts and queries.
         index_rebuilt: The warning given when this store found its embedded index damaged and
             rebuilt it from the journal (None: it did not).
     """
@@ -138,7 +137,6 @@ class ExperienceStore:
         self.path = library.folder
         self.embedding_model = library.manifest.embedding_model
         self.student_model = library.student_model
-        self.embeddings: Embeddings = library.embeddings
         self._db = library.database
         self._index = library.index
         self._lock = _write_lock(self.path)
@@ -148,7 +146,7 @@ class ExperienceStore:
         self._version = 0
         self.index_rebuilt: str | None = None
         # Recent texts' embeddings, and those on their way (a search, a `prefetch`), shared by their waiters.
-        self._texts = TextVectors(self.embeddings)
+        self._texts = TextVectors(library.embeddings)
         # Whether this store has seen an active experience: until then a search first checks that
         # there is anything to find, and answers an empty library without embedding its query.
         self._held_any = False
@@ -159,6 +157,11 @@ class ExperienceStore:
         self._take_in_loop: asyncio.AbstractEventLoop | None = None
         self._taking_in: set[asyncio.Future[None]] = set()
         self._closed = False
+
+    @property
+    def embeddings(self) -> Embeddings:
+        """The embeddings that embed new texts and queries."""
+        return self._texts.embeddings
 
     @classmethod
     def open(
