@@ -2,20 +2,19 @@
 
 A library is a folder holding a manifest, the SQLite journal and the embedded Chroma index (see
 `ted.memory.library`). Every change is one operation with an id. If that id is already in the journal,
-the call changes nothing and returns the recorded result; that is how a resumed run avoids repeating
-an operation. Every text an operation would store is screened first (`ted.memory.screening`): a
-refused text changes nothing, is recorded (see `refusals`) and raises `TextRefused`; an import leaves
-out only the refused experiences. Changes are atomic (one SQLite transaction, a compare-and-set even
-across processes) and safe under many concurrent coroutines and threads. The vector index takes in the
+the call changes nothing and returns the recorded result; that is how a resumed run avoids repeating an
+operation. Every text an operation would store is screened first (`ted.memory.screening`): a refused
+text changes nothing, is recorded (see `refusals`) and raises `TextRefused`; an import leaves out only
+the refused experiences. Changes are atomic (one SQLite transaction, a compare-and-set even across
+processes) and safe under many concurrent coroutines and threads. The vector index takes in the
 committed changes in a worker thread a moment after they were written, or first when it is read (a
-search, a compression's neighbour lists) or when the store closes, so that a write never waits on it
-and a burst of writes costs one index update; changes a crash left out of it are taken in when the
-library is opened again. An embedded index found damaged
-(on open, or when a search fails) is moved aside and rebuilt from the journal, with a warning on the
-``ted.memory`` logger. `backup` copies the journal into ``backups/`` (see `ted.memory.backups`). An
-embedded Chroma index belongs to one process at a time: processes that share a library should use a
-Chroma server. All methods that touch disk, Chroma or a model run in worker threads and never block
-the event loop.
+search, a compression's neighbour lists) or when the store closes, so that a write never waits on it and
+a burst of writes costs one index update; changes a crash left out of it are taken in when the library
+is opened again. An embedded index found damaged (on open, or when a search fails) is moved aside and
+rebuilt from the journal, with a warning on the ``ted.memory`` logger (`ted.memory.index_recovery`).
+`backup` copies the journal into ``backups/`` (see `ted.memory.backups`). An embedded Chroma index
+belongs to one process at a time: processes that share a library should use a Chroma server. All methods
+that touch disk, Chroma or a model run in worker threads and never block the event loop.
 
 Example:
     >>> store = ExperienceStore.open("library", embeddings=get_embeddings("hash"))  # doctest: +SKIP
@@ -28,14 +27,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -44,6 +42,7 @@ from ted.memory import backups, changes
 from ted.memory.database import Transaction, text_sha
 from ted.memory.errors import EmbeddingMismatch, ExperienceNotFound, LibraryError, TextRefused
 from ted.memory.index import Vectors, tag_filter, to_array
+from ted.memory.index_recovery import IndexRecovery
 from ted.memory.library import OpenedLibrary, open_library
 from ted.memory.models import (
     Backup,
@@ -67,16 +66,12 @@ from ted.memory.models import (
 from ted.memory.screening import screen_text
 from ted.memory.text_vectors import TextVectors
 
-CONFIRM_DAMAGE_SECONDS = 0.5
-"""How long to wait before checking a damaged-looking index again, before rebuilding it."""
-
 INDEX_AFTER_S = 0.05
 """How long after a write the index takes it in, in a worker thread (unless a read has first): the
 writer's next model call goes out first, and the next reader, an item starting or a compression, finds
 the index up to date instead of making the Chroma upsert on its own way."""
 
 logger = logging.getLogger("ted.memory")
-T = TypeVar("T")
 
 # One write lock per library folder in this process, so that index updates follow commit order.
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
@@ -86,22 +81,6 @@ _WRITE_LOCKS_GUARD = threading.Lock()
 def _write_lock(path: Path) -> threading.Lock:
     with _WRITE_LOCKS_GUARD:
         return _WRITE_LOCKS.setdefault(path, threading.Lock())
-
-
-# Chroma's messages for a SQLite file that another connection holds (SQLITE_BUSY, SQLITE_LOCKED).
-_BUSY = ("database is locked", "database table is locked", "(code: 5)", "(code: 6)")
-
-
-def _index_failure(exc: BaseException) -> bool:
-    """Whether ``exc`` is a failure of Chroma that damage may explain.
-
-    Not an interruption, not one of the library's errors, and not a busy database: a file that
-    another connection holds is in use, not damaged.
-    """
-    if isinstance(exc, LibraryError) or any(busy in str(exc) for busy in _BUSY):
-        return False
-    # Chroma's Rust core reports some damage as a panic, which is not an Exception.
-    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 @dataclass
@@ -129,8 +108,6 @@ class ExperienceStore:
         path: The library folder.
         embedding_model: The name of the embedding model every vector was made with.
         student_model: The student model the library is for, if recorded.
-        index_rebuilt: The warning given when this store found its embedded index damaged and
-            rebuilt it from the journal (None: it did not).
     """
 
     def __init__(self, library: OpenedLibrary) -> None:
@@ -144,7 +121,7 @@ class ExperienceStore:
         self._queue: list[_QueuedWrite] = []
         self._queue_guard = threading.Lock()
         self._version = 0
-        self.index_rebuilt: str | None = None
+        self._recovery = IndexRecovery(self._index, self._db, self._lock, self.path)
         # Recent texts' embeddings, and those on their way (a search, a `prefetch`), shared by their waiters.
         self._texts = TextVectors(library.embeddings)
         # Whether this store has seen an active experience: until then a search first checks that
@@ -162,6 +139,11 @@ class ExperienceStore:
     def embeddings(self) -> Embeddings:
         """The embeddings that embed new texts and queries."""
         return self._texts.embeddings
+
+    @property
+    def index_rebuilt(self) -> str | None:
+        """The warning given when this store found its index damaged and rebuilt it (None: it did not)."""
+        return self._recovery.rebuilt
 
     @classmethod
     def open(
@@ -437,7 +419,7 @@ class ExperienceStore:
             # fails in Chroma ("Nothing found on disk"), and the index must not move mid-query.
             with self._lock:
                 try:
-                    hits = self._use_index(partial(self._query, vector, n, where), locked=True)[0]
+                    hits = self._recovery.use(partial(self._query, vector, n, where), locked=True)[0]
                 except LibraryError:
                     raise
                 except Exception as exc:
@@ -480,7 +462,7 @@ class ExperienceStore:
                 self._index.follow_pending(self._db)
             return self._index.neighbour_lists(self._db, ids, vectors, k)
 
-        return await asyncio.to_thread(self._use_index, lists, locked=False)
+        return await asyncio.to_thread(self._recovery.use, lists, locked=False)
 
     async def backup(self, *, keep: int = backups.KEPT) -> Backup | None:
         """Copy the journal to ``backups/`` with SQLite's online backup, keeping the newest ``keep`` copies.
@@ -514,90 +496,10 @@ class ExperienceStore:
     # -- the write path --------------------------------------------------------------------------
 
     def _reconcile(self) -> None:
-        """Bring the vector index in line with the records (after a crash, or a new Chroma server).
-
-        An embedded index that fails on the way, or fails `VectorIndex.check` after, is rebuilt.
-        """
+        """Bring the vector index in line with the records (`IndexRecovery.reconcile`)."""
         with self._lock:
             self._saw_version(self._db.version())
-            if not self._index.embedded:
-                self._index.reconcile(self._db)
-                return
-            try:
-                self._index.reconcile(self._db)
-            except BaseException as exc:
-                if not _index_failure(exc):
-                    raise
-                self._recover(exc)
-                return
-            self._recover(None)
-
-    def _use_index(self, use: Callable[[], T], *, locked: bool) -> T:
-        """``use()``; if it fails because the embedded index is damaged, rebuild the index and retry.
-
-        ``locked``: the caller holds the write lock (a rebuild needs it).
-        """
-        try:
-            return use()
-        except BaseException as exc:
-            if not self._index.embedded or not _index_failure(exc):
-                raise
-            if locked:
-                self._recover(exc)
-            else:
-                with self._lock:
-                    self._recover(exc)
-        return use()
-
-    def _recover(self, error: BaseException | None) -> None:
-        """Rebuild the index if it is damaged (after ``error``, if any); otherwise raise ``error`` again.
-
-        The check is made twice, a moment apart, with fresh clients: an index that another process is
-        writing at that moment may look damaged once, while damage stays.
-        """
-        problem = self._index_problem(error)
-        if problem is not None:
-            time.sleep(CONFIRM_DAMAGE_SECONDS)
-            self._index.close()
-            if self._index_problem(None) is None:
-                problem = None
-        if problem is None:
-            if error is not None:
-                raise error
-            return
-        self._rebuild_index(problem)
-
-    def _index_problem(self, error: BaseException | None) -> str | None:
-        """What is wrong with the embedded index, after ``error`` (if any) came from using it."""
-        if error is not None:
-            self._index.close()  # a failed client may keep failing; the check gets a fresh one
-        try:
-            return self._index.check(self._db)
-        except BaseException as exc:
-            if not _index_failure(exc):
-                raise
-            # The first error says what is wrong; a client that failed once may fail differently.
-            first = error or exc
-            return " ".join(f"{type(first).__name__}: {first}".split())[:300]
-
-    def _rebuild_index(self, problem: str) -> None:
-        """Move the damaged embedded index aside and index every active experience again."""
-        moved = self._index.set_aside("damaged")
-        try:
-            self._index.reconcile(self._db)
-        except LibraryError:
-            raise
-        except Exception as exc:
-            raise LibraryError(
-                f"the vector index of library {self.path} was damaged ({problem}) and rebuilding it "
-                f"failed: {exc}"
-            ) from exc
-        kept = f"moved it to {moved.name} and " if moved is not None else ""
-        self.index_rebuilt = (
-            f"the vector index of library {self.path} was damaged ({problem}); {kept}rebuilt it from "
-            f"the journal ({self._index.count()} experiences)"
-        )
-        logger.warning("%s", self.index_rebuilt)
+            self._recovery.reconcile()
 
     def _write(
         self, op_id: str, kind: str, change: Callable[[Transaction], list[Experience]]

@@ -163,7 +163,7 @@ async def test_a_healthy_index_that_raises_is_not_rebuilt(library: Path) -> None
     with _open(library) as store:
         # A failure that the check of the index does not confirm is raised as it is.
         with pytest.raises(ValueError, match="boom"):
-            store._use_index(failing, locked=False)
+            store._recovery.use(failing, locked=False)
         assert store.index_rebuilt is None
     assert not _aside(library, "chroma.damaged-*")
 
@@ -185,7 +185,7 @@ def test_a_busy_index_or_a_passing_doubt_never_leads_to_a_rebuild(
             raise RuntimeError("error returned from database: (code: 5) database is locked")
 
         with pytest.raises(RuntimeError, match="database is locked"):
-            store._use_index(busy, locked=False)
+            store._recovery.use(busy, locked=False)
         assert not checks  # a busy database is in use, not damaged: no check at all
 
         def failing() -> None:
@@ -193,7 +193,7 @@ def test_a_busy_index_or_a_passing_doubt_never_leads_to_a_rebuild(
 
         # The first check says damaged, the second (a moment later) says healthy: the error stands.
         with pytest.raises(RuntimeError, match="hnsw"):
-            store._use_index(failing, locked=False)
+            store._recovery.use(failing, locked=False)
         assert len(checks) == 2 and store.index_rebuilt is None
     assert not _aside(library, "chroma.damaged-*")
 
