@@ -22,7 +22,8 @@ RECENT_EMBEDDINGS = 1024
 class TextVectors:
     """The embeddings of texts, through ``embeddings``, with the recent ones kept at hand.
 
-    Futures belong to the event loop they were started on; call it from one loop at a time.
+    An embedding on its way belongs to the event loop that started it; a caller on another loop starts
+    its own.
     """
 
     def __init__(self, embeddings: Embeddings, *, keep: int = RECENT_EMBEDDINGS) -> None:
