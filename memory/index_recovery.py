@@ -30,7 +30,7 @@ T = TypeVar("T")
 _BUSY = ("database is locked", "database table is locked", "(code: 5)", "(code: 6)")
 
 
-def index_failure(exc: BaseException) -> bool:
+def _index_failure(exc: BaseException) -> bool:
     """Whether ``exc`` is a failure of Chroma that damage may explain.
 
     Not an interruption, not one of the library's errors, and not a busy database: a file that
@@ -72,28 +72,28 @@ class IndexRecovery:
         try:
             self._index.reconcile(self._db)
         except BaseException as exc:
-            if not index_failure(exc):
+            if not _index_failure(exc):
                 raise
             self._recover(exc)
             return
         self._recover(None)
 
-    def use(self, use: Callable[[], T], *, locked: bool) -> T:
-        """``use()``; if it fails because the embedded index is damaged, rebuild the index and retry.
+    def use(self, operation: Callable[[], T], *, locked: bool) -> T:
+        """``operation()``; if it fails because the embedded index is damaged, rebuild it and retry.
 
         ``locked``: the caller holds the write lock (a rebuild needs it).
         """
         try:
-            return use()
+            return operation()
         except BaseException as exc:
-            if not self._index.embedded or not index_failure(exc):
+            if not self._index.embedded or not _index_failure(exc):
                 raise
             if locked:
                 self._recover(exc)
             else:
                 with self._lock:
                     self._recover(exc)
-        return use()
+        return operation()
 
     def _recover(self, error: BaseException | None) -> None:
         """Rebuild the index if it is damaged (after ``error``, if any); otherwise raise ``error`` again.
@@ -120,7 +120,7 @@ class IndexRecovery:
         try:
             return self._index.check(self._db)
         except BaseException as exc:
-            if not index_failure(exc):
+            if not _index_failure(exc):
                 raise
             # The first error says what is wrong; a client that failed once may fail differently.
             first = error or exc
