@@ -24,6 +24,7 @@ import contextlib
 import os
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ HNSW_CONFIGURATION: dict[str, Any] = {
     "ef_search": 64,
     "max_neighbors": 32,
 }
+
+# Chroma's warning for a collection that computes no embeddings of its own (ours never does).
+LEGACY_FUNCTION_WARNING = "legacy embedding function config"
 
 Vectors = npt.NDArray[np.float32]
 
@@ -187,9 +191,15 @@ class VectorIndex:
                 )
                 # An existing collection keeps the settings it was created with; the search breadth is
                 # the one that may still change, so older libraries get the current recall.
-                hnsw = (collection.configuration or {}).get("hnsw") or {}
+                # The raw JSON: the parsed `configuration` warns (DeprecationWarning) about the "legacy"
+                # embedding function Chroma records for a collection created without one, as ours are.
+                hnsw = (collection.configuration_json or {}).get("hnsw") or {}
                 if hnsw.get("ef_search") != HNSW_CONFIGURATION["ef_search"]:
-                    collection.modify(configuration={"hnsw": {"ef_search": HNSW_CONFIGURATION["ef_search"]}})
+                    with warnings.catch_warnings():
+                        warnings.filterwarnings("ignore", LEGACY_FUNCTION_WARNING, DeprecationWarning)
+                        collection.modify(
+                            configuration={"hnsw": {"ef_search": HNSW_CONFIGURATION["ef_search"]}}
+                        )
                 self._collection = collection
             return self._collection
 

@@ -56,13 +56,13 @@ def _operations(library: Path) -> list[tuple[str, float]]:
 
 
 def _kill_after_first_point(command: list[str]) -> float:
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert first.stdout is not None
-    assert first.stdout.readline().strip() == "batch done", first.stderr.read() if first.stderr else ""
-    time.sleep(0.2)  # items are in flight
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait()
-    return time.time()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as first:
+        assert first.stdout is not None
+        assert first.stdout.readline().strip() == "batch done", first.stderr.read() if first.stderr else ""
+        time.sleep(0.2)  # items are in flight
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        return time.time()
 
 
 @pytest.mark.parametrize("window", [None, 6], ids=["window-of-the-batch", "wider-window"])

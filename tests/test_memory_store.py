@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -431,16 +432,28 @@ async def test_add_many_replay_and_kind_check(store: ExperienceStore) -> None:
         await store.add_many([UNITS, POLYGON], tags=[["x"]])
 
 
+def _deprecations(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+
+
 async def test_older_collections_get_the_current_search_breadth(tmp_path: Path) -> None:
     from ted.memory.index import HNSW_CONFIGURATION
 
-    with open_store(tmp_path / "lib") as first:
-        await first.add(UNITS)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with open_store(tmp_path / "lib") as first:
+            await first.add(UNITS)
+    assert _deprecations(caught) == []  # Chroma has nothing to warn about in a new library
+    with open_store(tmp_path / "lib") as first, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         first._index._get().modify(configuration={"hnsw": {"ef_search": 10}})
-    with open_store(tmp_path / "lib") as second:
-        configuration = second._index._get().configuration
-        assert configuration["hnsw"]["ef_search"] == HNSW_CONFIGURATION["ef_search"]
-        assert configuration["hnsw"]["space"] == "cosine"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with open_store(tmp_path / "lib") as second:
+            configuration = second._index._get().configuration_json
+    assert configuration["hnsw"]["ef_search"] == HNSW_CONFIGURATION["ef_search"]
+    assert configuration["hnsw"]["space"] == "cosine"
+    assert _deprecations(caught) == []  # nor in updating an older one
 
 
 async def test_retrieve_ranks_packs_and_guards(store: ExperienceStore) -> None:

@@ -62,6 +62,21 @@ def test_official_scoring_matches_the_official_harness(case: dict[str, Any]) -> 
         assert verdict.answer == expected
 
 
+def test_a_late_comparison_stops_the_worker_and_closes_its_pipes() -> None:
+    from ted.tasks.scoring.bounded import _worker
+
+    process = _worker._start()
+    assert _worker.ask({"op": "official", "a": "x^2", "b": "y^2"}, timeout=0.0) is None
+    assert process.returncode is not None
+    assert process.stdin is not None and process.stdin.closed
+    assert process.stdout is not None and process.stdout.closed
+    # The next comparison starts a new worker.
+    assert _worker.ask({"op": "official", "a": "\\frac{4}{2}", "b": "2"}, timeout=DEFAULT_TIMEOUT) == {
+        "equal": True
+    }
+    assert _worker._process is not process
+
+
 def test_every_listed_deviation_has_official_cases() -> None:
     sources = {case["source"] for case in OFFICIAL}
     for deviation in (

@@ -9,6 +9,7 @@ cached, since the same pairs recur (one ground truth, many identical short answe
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import selectors
@@ -51,9 +52,16 @@ class _Worker:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
+        if process is None:
+            return
+        if process.poll() is None:
             process.kill()
-            process.wait()
+        process.wait()
+        assert process.stdin is not None and process.stdout is not None
+        process.stdout.close()
+        # A write the dead worker never read stays in the buffer, and closing flushes it.
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
 
     def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
         """The worker's answer, or None when it is late (the worker is then killed)."""
