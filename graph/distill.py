@@ -43,6 +43,7 @@ from ted.graph.context import Context, ServedContext
 from ted.graph.flights import Feed, Flight, flight_of, land
 from ted.graph.library import open_library
 from ted.graph.nodes.retrieve import query_text
+from ted.graph.routing import on_the_loop
 from ted.graph.schedule import SCHEDULES, Unit, batch_starts, points_due, units
 from ted.graph.state import BatchProgress, DistillInput, DistillOutput, DistillState, ItemResult
 from ted.tasks import Item
@@ -365,7 +366,7 @@ def build_distill_graph(
     builder.add_edge(START, "start")
     builder.add_edge("start", "distill_items")
     builder.add_conditional_edges(
-        "distill_items", route_items, ["distill_items", "compress_between_items", "finish"]
+        "distill_items", on_the_loop(route_items), ["distill_items", "compress_between_items", "finish"]
     )
     builder.add_edge("compress_between_items", "distill_items")
     builder.add_edge("finish", END)

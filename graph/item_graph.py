@@ -22,6 +22,7 @@ from ted.graph.nodes.reflect import apply_edits, reflect, route_after_edits, rou
 from ted.graph.nodes.retrieve import retrieve
 from ted.graph.nodes.student import student
 from ted.graph.nodes.teacher import teacher
+from ted.graph.routing import on_the_loop
 from ted.graph.state import ItemInput, ItemOutput, ItemState, StudentTask
 
 
@@ -43,12 +44,14 @@ def build_item_graph() -> StateGraph[ItemState, Context, ItemInput, ItemOutput]:
     builder.add_node(record)
     builder.add_node("compress", compress_over_cap)
     builder.add_edge(START, "retrieve")
-    builder.add_conditional_edges("retrieve", fan_out, ["student", "teacher"])
+    # Wrapped apart: inside the call, mypy would type it by the first path type LangGraph accepts.
+    sends = on_the_loop(fan_out)
+    builder.add_conditional_edges("retrieve", sends, ["student", "teacher"])
     builder.add_edge("student", "reflect")
     builder.add_edge("teacher", "reflect")
-    builder.add_conditional_edges("reflect", route_reflection, ["apply_tools", "record"])
-    builder.add_conditional_edges("apply_tools", route_after_edits, ["reflect", "record"])
-    builder.add_conditional_edges("record", route_after_record, ["compress", END])
+    builder.add_conditional_edges("reflect", on_the_loop(route_reflection), ["apply_tools", "record"])
+    builder.add_conditional_edges("apply_tools", on_the_loop(route_after_edits), ["reflect", "record"])
+    builder.add_conditional_edges("record", on_the_loop(route_after_record), ["compress", END])
     builder.add_edge("compress", END)
     return builder
 
