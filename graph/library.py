@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 _stores: dict[tuple[str, str | None, str], ExperienceStore] = {}
 _lock = threading.Lock()
-# The same stores by the settings that named them, for those whose folder no working directory changes.
+# The same stores, found by the settings that named them when those name one folder from any working
+# directory.
 _named: dict[tuple[str, str | None, str | None, str], ExperienceStore] = {}
 
 

@@ -195,6 +195,8 @@ class VectorIndex:
                 # embedding function Chroma records for a collection created without one, as ours are.
                 hnsw = (collection.configuration_json or {}).get("hnsw") or {}
                 if hnsw.get("ef_search") != HNSW_CONFIGURATION["ef_search"]:
+                    # The filter is the whole process's for that moment: once, when an older library
+                    # is first opened.
                     with warnings.catch_warnings():
                         warnings.filterwarnings("ignore", LEGACY_FUNCTION_WARNING, DeprecationWarning)
                         collection.modify(
