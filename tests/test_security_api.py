@@ -130,6 +130,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         finally:
             server.stop()
             trap.shutdown()
+            trap.server_close()
 
 
 def _client(deployment: dict[str, Any]) -> Any:
