@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pytest
 from langgraph.graph import END, START, StateGraph
@@ -28,14 +28,14 @@ class Limit:
     stop_at: int = 3
 
 
-def _graph(route: object) -> object:
+def _graph(route: Any) -> Any:
     async def step(state: Counter) -> Counter:
         return {"n": state.get("n", 0) + 1}
 
     builder = StateGraph(Counter, context_schema=Limit)
     builder.add_node(step)
     builder.add_edge(START, "step")
-    builder.add_conditional_edges("step", route)  # type: ignore[call-overload]
+    builder.add_conditional_edges("step", route)
     return builder.compile()
 
 
@@ -47,14 +47,14 @@ async def test_a_wrapped_route_runs_on_the_loop_with_its_runtime_and_ends() -> N
         return END if state["n"] >= runtime.context.stop_at else "step"
 
     plain, wrapped = _graph(route), _graph(on_the_loop(route))
-    assert await plain.ainvoke({}, context=Limit(stop_at=2)) == {"n": 2}  # type: ignore[attr-defined]
+    assert await plain.ainvoke({}, context=Limit(stop_at=2)) == {"n": 2}
     # LangGraph calls a plain function in a worker thread: the reason for the wrapper.
     assert threads and all(thread is not threading.main_thread() for thread in threads)
     threads.clear()
-    assert await wrapped.ainvoke({}, context=Limit(stop_at=3)) == {"n": 3}  # type: ignore[attr-defined]
+    assert await wrapped.ainvoke({}, context=Limit(stop_at=3)) == {"n": 3}
     assert len(threads) == 3 and all(thread is threading.main_thread() for thread in threads)
     # The ends still come from the Literal return type, as Studio draws them.
-    assert plain.get_graph().draw_mermaid() == wrapped.get_graph().draw_mermaid()  # type: ignore[attr-defined]
+    assert plain.get_graph().draw_mermaid() == wrapped.get_graph().draw_mermaid()
     assert on_the_loop(route).__name__ == "route"
 
 
