@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -49,15 +49,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             server.stop()
 
 
+@pytest.fixture
+async def client(served: dict[str, Any]) -> AsyncIterator[Any]:
+    """An SDK client of the server, closed (its connections too) after the test."""
+    from langgraph_sdk import get_client
+
+    async with get_client(url=served["url"]) as sdk:
+        yield sdk
+
+
 async def _assistant(client: Any, graph_id: str) -> str:
     [assistant] = await client.assistants.search(graph_id=graph_id)
     return str(assistant["assistant_id"])
 
 
-async def test_schemas_show_inputs_and_described_context(served: dict[str, Any]) -> None:
-    from langgraph_sdk import get_client
-
-    client = get_client(url=served["url"])
+async def test_schemas_show_inputs_and_described_context(client: Any) -> None:
     for graph_id, input_key in (("distill", "items"), ("solve", "item")):
         schemas = await client.assistants.get_schemas(await _assistant(client, graph_id))
         assert input_key in schemas["input_schema"]["properties"], json.dumps(schemas["input_schema"])
@@ -66,10 +72,7 @@ async def test_schemas_show_inputs_and_described_context(served: dict[str, Any])
         assert all(field.get("description") for field in context.values()), "every setting is described"
 
 
-async def test_solve_answers_a_synthetic_item(served: dict[str, Any]) -> None:
-    from langgraph_sdk import get_client
-
-    client = get_client(url=served["url"])
+async def test_solve_answers_a_synthetic_item(served: dict[str, Any], client: Any) -> None:
     item: Item = served["items"][-1]
     output = await client.runs.wait(
         None, await _assistant(client, "solve"), input={"item": item.model_dump(mode="json")}
@@ -80,10 +83,7 @@ async def test_solve_answers_a_synthetic_item(served: dict[str, Any]) -> None:
     assert trajectory["answer"], "the simulated student states an answer the scorer reads"
 
 
-async def test_distill_four_items_grows_the_library(served: dict[str, Any]) -> None:
-    from langgraph_sdk import get_client
-
-    client = get_client(url=served["url"])
+async def test_distill_four_items_grows_the_library(served: dict[str, Any], client: Any) -> None:
     items = [item.model_dump(mode="json") for item in served["items"][:4]]
     output = await client.runs.wait(
         None,

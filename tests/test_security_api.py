@@ -15,7 +15,7 @@ import threading
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -133,10 +133,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             trap.server_close()
 
 
-def _client(deployment: dict[str, Any]) -> Any:
+@pytest.fixture
+async def client(deployment: dict[str, Any]) -> AsyncIterator[Any]:
+    """An SDK client with the deployment's token, closed (its connections too) after the test."""
     from langgraph_sdk import get_client
 
-    return get_client(url=deployment["url"], headers={"Authorization": f"Bearer {TOKEN}"})
+    async with get_client(url=deployment["url"], headers={"Authorization": f"Bearer {TOKEN}"}) as sdk:
+        yield sdk
 
 
 def _item(deployment: dict[str, Any], n: int = 0, **changes: Any) -> dict[str, Any]:
@@ -154,8 +157,9 @@ async def _refused(run: Awaitable[Any]) -> str:
     raise AssertionError(f"the run should have failed: {output}")
 
 
-async def test_a_run_cannot_send_a_server_secret_to_its_own_endpoint(deployment: dict[str, Any]) -> None:
-    client = _client(deployment)
+async def test_a_run_cannot_send_a_server_secret_to_its_own_endpoint(
+    deployment: dict[str, Any], client: Any
+) -> None:
     trap = deployment["trap"]
     item = _item(deployment)
     hijack = {"student_base_url": trap.url, "student_api_key_env": "TED_TEST_SERVER_SECRET"}
@@ -183,15 +187,13 @@ async def test_a_run_cannot_send_a_server_secret_to_its_own_endpoint(deployment:
     assert trap.seen == [], "the attacker's listener received requests"
 
 
-async def test_a_run_may_set_run_settings(deployment: dict[str, Any]) -> None:
-    client = _client(deployment)
+async def test_a_run_may_set_run_settings(deployment: dict[str, Any], client: Any) -> None:
     output = await client.runs.wait(None, "solve", input={"item": _item(deployment)}, context={"k": 2})
     [trajectory] = output["trajectories"]
     assert trajectory["error"] is None and trajectory["answer"]
 
 
-async def test_libraries_are_named_under_the_root(deployment: dict[str, Any]) -> None:
-    client = _client(deployment)
+async def test_libraries_are_named_under_the_root(deployment: dict[str, Any], client: Any) -> None:
     work: Path = deployment["work"]
     outside = work / "outside"
     outside.mkdir()
@@ -213,8 +215,7 @@ async def test_libraries_are_named_under_the_root(deployment: dict[str, Any]) ->
     assert (work / "libraries" / "team-a" / "library.json").is_file()
 
 
-async def test_images_come_from_data_urls_or_the_image_roots(deployment: dict[str, Any]) -> None:
-    client = _client(deployment)
+async def test_images_come_from_data_urls_or_the_image_roots(deployment: dict[str, Any], client: Any) -> None:
     work: Path = deployment["work"]
     copied = work / "not-a-dataset.png"
     shutil.copy(deployment["items"][0].images[0], copied)
@@ -235,8 +236,9 @@ async def test_images_come_from_data_urls_or_the_image_roots(deployment: dict[st
     assert output["trajectories"][0]["error"] is None
 
 
-async def test_oversized_items_are_refused_with_one_clear_error(deployment: dict[str, Any]) -> None:
-    client = _client(deployment)
+async def test_oversized_items_are_refused_with_one_clear_error(
+    deployment: dict[str, Any], client: Any
+) -> None:
     images = _item(deployment)["images"]
     cases = [
         (_item(deployment, question="x" * 20_001), "question has 20,001 characters"),
@@ -250,8 +252,9 @@ async def test_oversized_items_are_refused_with_one_clear_error(deployment: dict
         assert "ItemRejected" in message and expected in message, message
 
 
-async def test_decompression_bombs_are_refused_without_being_decoded(deployment: dict[str, Any]) -> None:
-    client = _client(deployment)
+async def test_decompression_bombs_are_refused_without_being_decoded(
+    deployment: dict[str, Any], client: Any
+) -> None:
     before = _peak_rss_mb(deployment["server"].pid)
     # 30000 x 30000 is past Pillow's own guard; 12000 x 12000 only the deployment's pixel limit stops.
     for side, expected in ((30_000, "900000000 pixels"), (12_000, "12000x12000 = 144,000,000 pixels")):
@@ -295,9 +298,9 @@ def test_requests_without_the_token_are_refused(deployment: dict[str, Any]) -> N
 async def test_the_sdk_without_the_token_gets_nothing(deployment: dict[str, Any]) -> None:
     from langgraph_sdk import get_client
 
-    client = get_client(url=deployment["url"])
-    with pytest.raises(Exception, match="missing API token"):
-        await client.runs.wait(None, "solve", input={"item": _item(deployment)})
-    with pytest.raises(Exception, match="missing API token") as raised:
-        await client.assistants.search()
+    async with get_client(url=deployment["url"]) as client:
+        with pytest.raises(Exception, match="missing API token"):
+            await client.runs.wait(None, "solve", input={"item": _item(deployment)})
+        with pytest.raises(Exception, match="missing API token") as raised:
+            await client.assistants.search()
     assert "missing API token" in str(raised.value)
