@@ -109,6 +109,19 @@ def _connect(folder: Path | None, url: str | None) -> Any:
         raise LibraryError(f"cannot reach the Chroma server at {url}: {exc}") from exc
 
 
+def _close_server_connections(client: Any) -> None:
+    """Close the connection pools of a Chroma server's client, which the client's ``close`` leaves open.
+
+    chromadb's HTTP client, and the admin client it makes for itself, each keep an ``httpx.Client``
+    that nothing closes: a process that opens and closes libraries on a server (a served graph, one run
+    after another) would hold their sockets until the garbage collector found them.
+    """
+    for owner in (client, getattr(client, "_admin_client", None)):
+        session = getattr(getattr(owner, "_server", None), "_session", None)
+        if session is not None and callable(getattr(session, "close", None)):
+            session.close()
+
+
 def _release_embedded(folder: Path) -> None:
     """Make sure no Chroma system of this process still works on ``folder``, before it is moved.
 
@@ -215,6 +228,7 @@ class VectorIndex:
         with self._lock:
             if self._client is not None and hasattr(self._client, "close"):
                 self._client.close()
+                _close_server_connections(self._client)
             self._client = self._collection = None
 
     def set_aside(self, label: str) -> Path | None:

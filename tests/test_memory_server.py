@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +69,17 @@ async def test_store_through_a_chroma_server(tmp_path: Path, chroma_server: str)
     with open_store(library, chroma_url=chroma_server, create=False) as again:
         ids = [h.experience.id for h in await again.search("polygon sides", k=3)]
         assert set(ids) == {units.id, copy.id}
+
+
+async def test_a_closed_store_leaves_no_connection_to_the_server(tmp_path: Path, chroma_server: str) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with open_store(tmp_path / "lib", chroma_url=chroma_server) as store:
+            await store.add("Draw the figure before computing any angle.")
+        del store
+        gc.collect()  # an unclosed socket warns when it is collected
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert unclosed == []
 
 
 async def test_a_new_server_gets_the_index_rebuilt(tmp_path: Path) -> None:
