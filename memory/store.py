@@ -564,9 +564,14 @@ class ExperienceStore:
 
     def _start_take_in(self) -> None:
         self._take_in = None
-        task = asyncio.ensure_future(asyncio.to_thread(self._follow_pending))
-        self._taking_in.add(task)
-        task.add_done_callback(self._taking_in.discard)
+        try:
+            # Straight to the executor, not through a task: made in the last turns of its event loop, a
+            # task may never run (its coroutine left unawaited), or fail with nobody to see it.
+            future = asyncio.get_running_loop().run_in_executor(None, self._follow_pending)
+        except RuntimeError:
+            return  # the loop is shutting its executor down; the next read takes the changes in
+        self._taking_in.add(future)
+        future.add_done_callback(self._taking_in.discard)
 
     def _follow_pending(self) -> None:
         try:

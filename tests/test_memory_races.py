@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import sqlite3
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +213,33 @@ def test_a_take_in_left_due_by_an_ended_event_loop_does_not_hold_back_the_next(t
         assert store._index.count() == 2
     finally:
         store.close()
+
+
+def test_a_take_in_due_in_the_last_turn_of_its_loop_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ted.memory.store, "INDEX_AFTER_S", 3600.0)  # due only when the test says
+    store = ExperienceStore.open(tmp_path / "library", embeddings=HashEmbeddings())
+    loop = asyncio.new_event_loop()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            added = loop.run_until_complete(store.add("Count each shape once."))
+
+            async def last_turn(store: ExperienceStore) -> None:
+                await loop.shutdown_default_executor()  # as asyncio.run does before it closes the loop
+                store._start_take_in()  # the take-in's timer fires in the loop's last turn
+
+            loop.run_until_complete(last_turn(store))
+            loop.close()
+            assert not store._taking_in, "a take-in that can never run is left in flight"
+            assert store._db.pending_index() == [added.id]  # for the next read
+        finally:
+            loop.close()
+            store.close()
+        del store
+        gc.collect()
+    assert [str(w.message) for w in caught] == []
 
 
 async def test_a_take_in_that_fails_leaves_the_changes_pending_for_the_next_read(
