@@ -231,8 +231,7 @@ def test_a_take_in_due_in_the_last_turn_of_its_loop_leaves_nothing_behind(
                 store._start_take_in()  # the take-in's timer fires in the loop's last turn
 
             loop.run_until_complete(last_turn(store))
-            loop.close()
-            assert not store._taking_in, "a take-in that can never run is left in flight"
+            assert not store._taking_in, "a take-in made as its loop ended is left behind"
             assert store._db.pending_index() == [added.id]  # for the next read
         finally:
             loop.close()
