@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import inspect
 import threading
 from collections.abc import Callable
@@ -60,8 +62,6 @@ async def test_a_wrapped_route_runs_on_the_loop_with_its_runtime_and_ends() -> N
 
 @pytest.mark.parametrize("module", ["ted.graph.item_graph", "ted.graph.distill"])
 def test_every_conditional_edge_of_the_graphs_routes_on_the_loop(module: str) -> None:
-    import importlib
-
     graph = importlib.import_module(module).graph
     paths = [spec.path for branches in graph.builder.branches.values() for spec in branches.values()]
     assert paths
@@ -72,8 +72,6 @@ def test_every_conditional_edge_of_the_graphs_routes_on_the_loop(module: str) ->
 async def test_an_open_library_is_found_without_a_worker_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import asyncio
-
     from ted.graph import Context, open_library
     from ted.graph.library import close_libraries
 
